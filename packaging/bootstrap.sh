@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine (as root):
+#   bash packaging/bootstrap.sh demo   install dependencies, build, run getmfs on sample data
+#   bash packaging/bootstrap.sh test   install dependencies, build, run every test
+# (The README's two set-up commands; .ci/run runs the second.)
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+mode="${1:-demo}"
+jobs="$(nproc)"
+
+install_deps() {
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap.sh installs Debian packages: run it as root (or with sudo)" >&2
+    exit 1
+  fi
+  apt-get update -q
+  # shellcheck disable=SC2046
+  apt-get install -y -q --no-install-recommends $(grep -v '^#' packaging/build-deps.txt)
+}
+
+build() {  # build DIR [cmake args...]
+  local dir="$1"; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGETMFS_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+case "$mode" in
+  demo)
+    install_deps
+    build build
+    exec bash packaging/demo.sh build
+    ;;
+  test)
+    install_deps
+    build build
+    (cd build && ctest --output-on-failure --timeout 600 -j 2)
+    # The unit and engine tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+    build build-asan -DGETMFS_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --output-on-failure --timeout 600 -j 2 -L 'unit|engine')
+    ;;
+  *)
+    echo "usage: bash packaging/bootstrap.sh demo|test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,369 @@
+#include "cli/get_command.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "cli/progress.h"
+#include "cli/size.h"
+#include "fs/engine.h"
+#include "fs/manifest.h"
+#include "fs/object_stream.h"
+#include "http/probe.h"
+#include "http/signed_url.h"
+#include "integrity/checksum.h"
+#include "util/log.h"
+
+namespace getmfs::cli {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+// Temporary files in progress, removed by the signal handler on SIGINT/SIGTERM/SIGHUP.
+constexpr int kMaxTemps = 64;
+char g_temps[kMaxTemps][4096];
+std::atomic<bool> g_temp_used[kMaxTemps];
+
+int RegisterTemp(const std::string& path) {
+  for (int i = 0; i < kMaxTemps; ++i) {
+    bool expected = false;
+    if (path.size() < sizeof g_temps[i] && g_temp_used[i].compare_exchange_strong(expected, true)) {
+      std::memcpy(g_temps[i], path.c_str(), path.size() + 1);
+      return i;
+    }
+  }
+  return -1;
+}
+
+void UnregisterTemp(int index) {
+  if (index >= 0) g_temp_used[index] = false;
+}
+
+void OnSignal(int sig) {
+  for (int i = 0; i < kMaxTemps; ++i) {
+    if (g_temp_used[i]) unlink(g_temps[i]);
+  }
+  _exit(128 + sig);
+}
+
+struct Item {
+  std::string url;
+  http::SignedUrl signed_url;
+  std::string relative;                  // path under the output directory, or ""
+  std::string destination;               // final path, once known
+  std::optional<integrity::Expected> user_checksum;
+  std::string label;                     // for messages: the path, or the manifest location
+  http::ObjectMeta meta;
+  std::optional<Error> error;
+  bool done = false;
+};
+
+// A temporary file in the destination's directory, removed unless committed.
+class TempFile {
+ public:
+  static Result<TempFile> Create(const std::string& destination) {
+    stdfs::path dest(destination);
+    std::string dir = dest.has_parent_path() ? dest.parent_path().string() : ".";
+    std::string pattern = dir + "/." + dest.filename().string() + ".getmfs-XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    int fd = mkostemp(buf.data(), O_CLOEXEC);
+    if (fd < 0) {
+      return Error{ErrorKind::kIo, "cannot create a file in " + dir + ": " + std::strerror(errno)};
+    }
+    TempFile t;
+    t.fd_.reset(fd);
+    t.path_ = buf.data();
+    t.registry_ = RegisterTemp(t.path_);
+    return t;
+  }
+  TempFile() = default;
+  TempFile(TempFile&& o) noexcept
+      : fd_(std::move(o.fd_)), path_(std::move(o.path_)), registry_(std::exchange(o.registry_, -1)) {
+    o.path_.clear();
+  }
+  ~TempFile() {
+    if (!path_.empty()) unlink(path_.c_str());
+    UnregisterTemp(registry_);
+  }
+  int fd() const { return fd_.get(); }
+  const std::string& path() const { return path_; }
+  Status Commit(const std::string& destination) {
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd_.get(), 0666 & ~mask);
+    if (close(fd_.release()) != 0) {
+      return Error{ErrorKind::kIo, "cannot write " + destination + ": " + std::strerror(errno)};
+    }
+    if (rename(path_.c_str(), destination.c_str()) != 0) {
+      return Error{ErrorKind::kIo, "cannot rename the download to " + destination + ": " + std::strerror(errno)};
+    }
+    path_.clear();
+    return Ok{};
+  }
+
+ private:
+  UniqueFd fd_;
+  std::string path_;
+  int registry_ = -1;
+};
+
+Status WriteAll(int fd, const std::uint8_t* data, std::size_t n, const std::string& where) {
+  while (n > 0) {
+    ssize_t w = write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return Error{ErrorKind::kIo, "cannot write " + where + ": " + std::strerror(errno)};
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return Ok{};
+}
+
+class Downloader {
+ public:
+  Downloader(const GetConfig& config, std::shared_ptr<fs::Engine> engine, Progress* progress, int window)
+      : config_(config), engine_(std::move(engine)), progress_(progress), window_(window) {}
+
+  Status Download(Item& item) {
+    integrity::Expected expected = item.user_checksum ? *item.user_checksum : item.meta.checksum;
+    if (!expected.known() && config_.verbosity >= 1) {
+      bool disabled = item.user_checksum.has_value();
+      LOG(Warning) << item.label << ": " << (disabled ? "verification disabled (checksum algorithm null)"
+                                                       : "no checksum is known for this object: the download is unverified");
+    }
+    auto temp = TempFile::Create(item.destination);
+    if (!temp) return temp.error();
+    fs::StreamOptions options;
+    options.window = window_;
+    options.read_timeout_seconds = config_.timeout_seconds;
+    options.job_timeout_seconds = config_.timeout_seconds;
+    fs::ObjectStream stream(engine_, item.signed_url, item.meta, expected, options);
+    for (;;) {
+      auto piece = stream.Next(SIZE_MAX);
+      if (!piece) return piece.error();
+      if (piece->size == 0) break;
+      Status written = WriteAll(temp->fd(), piece->data, piece->size, item.destination);
+      engine_->cache().Unpin(piece->slot);
+      if (!written) return written;
+      if (progress_ != nullptr) progress_->Add(piece->size);
+    }
+    Status committed = temp->Commit(item.destination);
+    if (!committed) return committed;
+    if (config_.verbosity >= 1 && progress_ == nullptr) {
+      std::string verdict = stream.verified()
+                                ? "verified " + std::string(integrity::AlgorithmName(expected.algorithm)) +
+                                      " (" + expected.source + ")"
+                                : "unverified";
+      LOG(Info) << "saved " << item.destination << " (" << FormatBytes(static_cast<double>(item.meta.size))
+                << ", " << verdict << ")";
+    }
+    return Ok{};
+  }
+
+ private:
+  const GetConfig& config_;
+  std::shared_ptr<fs::Engine> engine_;
+  Progress* progress_;
+  int window_;
+};
+
+bool IsDirectoryTarget(const std::string& output) {
+  if (output.empty()) return true;
+  if (output.back() == '/') return true;
+  std::error_code ec;
+  return stdfs::is_directory(output, ec);
+}
+
+Result<std::vector<Item>> BuildItems(const GetConfig& config) {
+  std::vector<Item> items;
+  if (!config.manifest.empty()) {
+    auto manifest = fs::ParseManifestFile(config.manifest);
+    if (!manifest) return manifest.error();
+    if (!config.output.empty() && !IsDirectoryTarget(config.output)) {
+      return Error{ErrorKind::kBadInput, "with --manifest, -O must name a directory (" + config.output + " is not one)"};
+    }
+    for (const auto& entry : manifest->entries) {
+      Item item;
+      item.url = entry.url;
+      item.signed_url = http::SignedUrl(entry.url);
+      item.relative = entry.path;
+      item.label = entry.path.empty() ? fs::EntryLocation(entry) : entry.path;
+      if (entry.checksum.known()) item.user_checksum = entry.checksum;
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+  if (!http::IsHttpUrl(config.url)) {
+    return Error{ErrorKind::kBadInput, "\"" + http::RedactUrl(config.url) + "\" is not an http(s) URL"};
+  }
+  Item item;
+  item.url = config.url;
+  item.signed_url = http::SignedUrl(config.url);
+  item.label = item.signed_url.redacted();
+  if (!config.checksum.empty() || !config.checksum_algorithm.empty()) {
+    if (config.checksum.empty() && config.checksum_algorithm != "null") {
+      return Error{ErrorKind::kBadInput, "--checksum-algorithm needs --checksum VALUE"};
+    }
+    auto parsed = integrity::ParseUserChecksum(config.checksum_algorithm.empty() ? "md5" : config.checksum_algorithm,
+                                               config.checksum, "--checksum");
+    if (!parsed) return parsed.error();
+    parsed->s3_part_size = config.s3_part_size;
+    item.user_checksum = *parsed;
+  }
+  if (!IsDirectoryTarget(config.output)) item.destination = config.output;
+  items.push_back(std::move(item));
+  return items;
+}
+
+// Probes every item, a few at a time.
+void ProbeAll(std::vector<Item>& items, const http::ProbeOptions& options) {
+  std::atomic<std::size_t> next{0};
+  int threads = static_cast<int>(std::min<std::size_t>(items.size(), 8));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (std::size_t i = next++; i < items.size(); i = next++) {
+        auto meta = http::Probe(items[i].signed_url, options);
+        if (meta) {
+          items[i].meta = *meta;
+        } else {
+          items[i].error = meta.error();
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+}
+
+// Where each item goes: -O FILE, or the directory joined with the manifest path, the
+// Content-Disposition filename or the URL's last segment.
+Status ResolveDestination(const GetConfig& config, Item& item) {
+  if (!item.destination.empty()) return Ok{};
+  std::string name = item.relative;
+  if (name.empty()) name = item.meta.filename;
+  if (name.empty()) name = http::UrlBasename(item.url);
+  if (name.empty()) {
+    return Error{ErrorKind::kBadInput, item.label + ": no file name in the URL or Content-Disposition; give one with -O FILE"};
+  }
+  if (!fs::ValidateRelativePath(name)) {
+    return Error{ErrorKind::kBadInput, item.label + ": unsafe file name \"" + name + "\" from the server; give one with -O FILE"};
+  }
+  stdfs::path dir = config.output.empty() ? stdfs::path(".") : stdfs::path(config.output);
+  stdfs::path dest = dir / name;
+  std::error_code ec;
+  stdfs::create_directories(dest.parent_path(), ec);
+  if (ec) return Error{ErrorKind::kIo, "cannot create directory " + dest.parent_path().string() + ": " + ec.message()};
+  item.destination = dest.string();
+  return Ok{};
+}
+
+void Report(const Item& item) {
+  LOG(Error) << item.label << ": " << item.error->message;
+}
+
+}  // namespace
+
+int RunGet(const GetConfig& config) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, OnSignal);
+  auto built = BuildItems(config);
+  if (!built) {
+    LOG(Error) << built.error().message;
+    return ExitCodeFor(built.error().kind);
+  }
+  std::vector<Item>& items = *built;
+
+  fs::EngineOptions engine_options;
+  engine_options.block_size = config.chunk_size;
+  engine_options.concurrency = config.concurrency;
+  engine_options.workers = config.workers;
+  int concurrency = config.concurrency.value_or(1);
+  bool streaming = concurrency <= 1;
+  int parallel_files = streaming ? 1 : static_cast<int>(std::min<std::size_t>({items.size(), static_cast<std::size_t>(concurrency), 8}));
+  int window = streaming ? 4 : std::max(1, concurrency / parallel_files) + 1;
+  engine_options.cache_size = fs::PageRound(config.chunk_size) * static_cast<std::size_t>(parallel_files * (window + 2) + 2);
+  auto engine = fs::Engine::Start(engine_options);
+  if (!engine) {
+    LOG(Error) << engine.error().message;
+    return ExitCodeFor(engine.error().kind);
+  }
+  auto probe_options = (*engine)->probe_options();
+  probe_options.deadline_seconds = config.timeout_seconds;
+  ProbeAll(items, probe_options);
+
+  std::optional<ErrorKind> first_failure;
+  auto fail = [&](Item& item) {
+    Report(item);
+    if (!first_failure) first_failure = item.error->kind;
+  };
+  std::vector<Item*> queue;
+  for (auto& item : items) {
+    if (!item.error) {
+      Status resolved = ResolveDestination(config, item);
+      if (!resolved) item.error = resolved.error();
+    }
+    if (item.error) {
+      fail(item);
+    } else {
+      queue.push_back(&item);
+    }
+  }
+  if (first_failure && !config.continue_after_error) return ExitCodeFor(*first_failure);
+  // Small files first.
+  std::stable_sort(queue.begin(), queue.end(), [](const Item* a, const Item* b) { return a->meta.size < b->meta.size; });
+
+  std::uint64_t total = 0;
+  for (const Item* item : queue) total += item->meta.size;
+  bool show_progress = config.progress.value_or(isatty(STDERR_FILENO) == 1) && config.verbosity >= 1;
+  std::unique_ptr<Progress> progress;
+  if (show_progress) progress = std::make_unique<Progress>(total, queue.size());
+
+  Downloader downloader(config, *engine, progress.get(), window);
+  std::mutex mu;
+  std::size_t next = 0;
+  std::atomic<bool> stop{false};
+  auto work = [&] {
+    for (;;) {
+      Item* item;
+      {
+        std::scoped_lock lock(mu);
+        if (next >= queue.size() || stop) return;
+        item = queue[next++];
+      }
+      Status status = downloader.Download(*item);
+      std::scoped_lock lock(mu);
+      if (!status) {
+        item->error = status.error();
+        if (progress) progress->Clear();
+        fail(*item);
+        if (!config.continue_after_error) stop = true;
+      } else {
+        item->done = true;
+        if (progress) progress->FileDone();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < parallel_files; ++i) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (progress) progress->Finish();
+  if (first_failure) {
+    std::size_t failed = 0;
+    for (const auto& item : items) failed += item.error.has_value();
+    if (items.size() > 1) LOG(Error) << failed << " of " << items.size() << " downloads failed";
+    return ExitCodeFor(*first_failure);
+  }
+  return 0;
+}
+
+}  // namespace getmfs::cli

@@ -1,0 +1,35 @@
+// `getmfs get` (and `getm URL FILE`): verified downloads of one URL or a manifest of them.
+// Writes to a temporary file beside the destination and renames it only after the checksum
+// matched; on any failure nothing is left behind and the exit status says what went wrong.
+#ifndef GETMFS_CLI_GET_COMMAND_H_
+#define GETMFS_CLI_GET_COMMAND_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace getmfs::cli {
+
+struct GetConfig {
+  std::string url;                      // one URL, or
+  std::string manifest;                 // a manifest (urls.txt or getm's JSON list)
+  std::string output;                   // file or directory ("" = current directory)
+  std::optional<int> concurrency = 16;  // nullopt: no worker processes
+  int workers = 0;
+  std::size_t chunk_size = 8 << 20;
+  std::string checksum;
+  std::string checksum_algorithm;
+  std::size_t s3_part_size = 0;
+  bool continue_after_error = false;
+  double timeout_seconds = 300;
+  int verbosity = 1;                    // 0 -q, 1 default, 2 -v, 3 -vv
+  std::optional<bool> progress;         // default: when stderr is a terminal
+};
+
+// Returns the process exit status (0, or ExitCodeFor the first failure's kind).
+int RunGet(const GetConfig& config);
+
+}  // namespace getmfs::cli
+
+#endif  // GETMFS_CLI_GET_COMMAND_H_

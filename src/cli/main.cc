@@ -1,0 +1,11 @@
+// getmfs: signed URLs as verified files. `main` parses, then runs the command.
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+#include "worker/worker_main.h"
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "__worker__") == 0) return getmfs::worker::WorkerMain(argc, argv);
+  return getmfs::cli::Main(argc, argv);
+}

@@ -1,0 +1,55 @@
+// The download engine as one unit: the shared-memory block cache and the worker pool that
+// fills it. getm::urlopen, `getmfs get` and the mount all read objects through one of these.
+#ifndef GETMFS_FS_ENGINE_H_
+#define GETMFS_FS_ENGINE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cache/block_cache.h"
+#include "http/probe.h"
+#include "util/error.h"
+#include "worker/pool.h"
+
+namespace getmfs::fs {
+
+struct EngineOptions {
+  std::size_t block_size = 8 << 20;
+  std::size_t cache_size = 0;             // 0: enough for the read-ahead windows
+  std::optional<int> concurrency = 1;     // nullopt: no workers; 1: one streaming worker; N
+  int workers = 0;                        // 0: number of CPUs (at most concurrency)
+  std::string worker_path;                // "": worker::DefaultWorkerPath()
+  worker::FetchLoopOptions fetch;
+};
+
+class Engine {
+ public:
+  static Result<std::shared_ptr<Engine>> Start(EngineOptions options);
+  cache::BlockCache& cache() { return *cache_; }
+  worker::Pool& pool() { return *pool_; }
+  const EngineOptions& options() const { return options_; }
+  // Range requests in flight at most (1 in the streaming modes).
+  int concurrency() const { return options_.concurrency.value_or(1); }
+  // True for concurrency nullopt or 1: one GET streams each object.
+  bool streaming() const { return concurrency() <= 1; }
+  std::uint64_t NewObjectId() { return ++next_object_id_; }
+  http::ProbeOptions probe_options() const;
+
+ private:
+  EngineOptions options_;
+  std::shared_ptr<cache::BlockCache> cache_;
+  std::unique_ptr<worker::Pool> pool_;
+  std::atomic<std::uint64_t> next_object_id_{0};
+};
+
+// Rounds a byte count up to a multiple of 4096 (cache slots are page-aligned).
+std::size_t PageRound(std::size_t n);
+// The default cache size for a machine: 1 GiB, or an eighth of physical memory if smaller.
+std::size_t DefaultCacheSize();
+
+}  // namespace getmfs::fs
+
+#endif  // GETMFS_FS_ENGINE_H_

@@ -1,0 +1,31 @@
+// libcurl handles owned by RAII types, and the options every transfer of ours shares.
+#ifndef GETMFS_HTTP_CURL_HANDLE_H_
+#define GETMFS_HTTP_CURL_HANDLE_H_
+
+#include <curl/curl.h>
+
+#include <memory>
+
+#include "util/unique_fd.h"
+
+namespace getmfs::http {
+
+using CurlEasy = std::unique_ptr<CURL, Deleter<curl_easy_cleanup>>;
+using CurlMulti = std::unique_ptr<CURLM, Deleter<curl_multi_cleanup>>;
+using CurlSlist = std::unique_ptr<curl_slist, Deleter<curl_slist_free_all>>;
+
+struct TransferOptions {
+  long connect_timeout_ms = 15000;
+  long low_speed_time_s = 30;       // abort when under low_speed_limit bytes/s for this long
+  long low_speed_limit = 1024;
+};
+
+// curl_global_init once per process (thread-safe).
+void EnsureCurlInitialized();
+
+// NOSIGNAL, timeouts, redirects (at most 5, same scheme), user agent, TCP keep-alive.
+void ApplyCommonOptions(CURL* easy, const TransferOptions& options);
+
+}  // namespace getmfs::http
+
+#endif  // GETMFS_HTTP_CURL_HANDLE_H_

@@ -1,0 +1,48 @@
+// Signed URLs are credentials: only scheme://host/path may ever be printed.
+#ifndef GETMFS_HTTP_SIGNED_URL_H_
+#define GETMFS_HTTP_SIGNED_URL_H_
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace getmfs::http {
+
+// scheme://host[:port]/path, with any userinfo, query string and fragment removed.
+std::string RedactUrl(const std::string& url);
+
+// Replaces every http(s) URL in free text by its redacted form (a safety net at log sinks).
+std::string RedactUrls(const std::string& text);
+
+// The last path segment, percent-decoded ("" when the path ends in '/').
+std::string UrlBasename(const std::string& url);
+
+std::string PercentDecode(const std::string& s);
+
+// True when the URL is absolute http:// or https:// with a host.
+bool IsHttpUrl(const std::string& url);
+
+// When the URL carries an S3 (X-Amz-Date + X-Amz-Expires) or GCS (X-Goog-Date +
+// X-Goog-Expires) signature, the Unix time at which it expires.
+std::optional<std::int64_t> SignatureExpiry(const std::string& url);
+
+// A URL held with its redacted form precomputed; prints redacted.
+class SignedUrl {
+ public:
+  SignedUrl() = default;
+  explicit SignedUrl(std::string url) : url_(std::move(url)), redacted_(RedactUrl(url_)) {}
+  const std::string& full() const { return url_; }          // for libcurl only
+  const std::string& redacted() const { return redacted_; }
+  bool empty() const { return url_.empty(); }
+
+ private:
+  std::string url_;
+  std::string redacted_;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const SignedUrl& url) { return os << url.redacted(); }
+
+}  // namespace getmfs::http
+
+#endif  // GETMFS_HTTP_SIGNED_URL_H_

@@ -1,0 +1,394 @@
+#include "worker/fetch_loop.h"
+
+#include <chrono>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "integrity/checksum.h"
+#include "util/log.h"
+#include "worker/protocol.h"
+
+namespace getmfs::worker {
+
+using Clock = std::chrono::steady_clock;
+
+struct FetchLoop::Transfer {
+  JobSpec spec;
+  http::SignedUrl url;
+  std::size_t block = 0;          // index into spec.targets being written
+  std::uint64_t block_pos = 0;    // bytes written into that block in this attempt
+  std::uint32_t crc = 0;
+  std::uint64_t done_bytes = 0;   // bytes of completed blocks
+  std::uint64_t credited_bytes = 0;
+
+  http::CurlEasy easy;
+  http::CurlSlist request_headers;
+  http::HeaderCollector headers;
+  bool checked = false;
+  bool paused = false;
+  bool in_multi = false;
+  std::uint64_t attempt_start = 0;
+  std::uint64_t attempt_end = 0;     // inclusive
+  std::optional<Error> failure;      // set by the body check
+  bool failure_retryable = false;
+  bool ranges_ignored = false;
+  std::string error_body;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+
+  int retries = 0;
+  Clock::time_point deadline = Clock::time_point::max();
+  Clock::time_point next_attempt{};
+  FetchLoop::Impl* loop = nullptr;
+};
+
+class FetchLoop::Impl {
+ public:
+  Impl(int control_fd, std::uint8_t* region, std::size_t region_size, FetchLoopOptions options)
+      : control_fd_(control_fd), region_(region), region_size_(region_size), options_(options),
+        rng_(std::random_device{}()) {
+    http::EnsureCurlInitialized();
+    multi_.reset(curl_multi_init());
+    curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, 64L);
+  }
+
+  ~Impl() {
+    for (auto& [id, t] : transfers_) {
+      if (t->in_multi) curl_multi_remove_handle(multi_.get(), t->easy.get());
+    }
+  }
+
+  int Run() {
+    for (;;) {
+      if (!ReadControl()) return 0;
+      int running = 0;
+      curl_multi_perform(multi_.get(), &running);
+      HandleCompletions();
+      StartDueAttempts();
+      curl_waitfd control{control_fd_, CURL_WAIT_POLLIN, 0};
+      int timeout_ms = NextTimeoutMs();
+      curl_multi_poll(multi_.get(), &control, 1, timeout_ms, nullptr);
+    }
+  }
+
+  static std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
+    static_cast<Transfer*>(user)->headers.Feed(data, size * n);
+    return size * n;
+  }
+
+  static std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    return t->loop->Write(t, reinterpret_cast<const std::uint8_t*>(data), size * n);
+  }
+
+ private:
+  // Checks the response once its headers are complete (DESIGN.md invariant 1).
+  void CheckResponse(Transfer* t) {
+    int status = t->headers.status();
+    if (status != 200 && status != 206) return;   // an error body: judged at the end
+    std::uint64_t want_len = t->attempt_end - t->attempt_start + 1;
+    const std::string where = t->url.redacted();
+    if (status == 206) {
+      auto cr = http::ParseContentRange(t->headers.Get("content-range"));
+      if (!cr || !cr->first || *cr->first != t->attempt_start || *cr->last != t->attempt_end ||
+          (cr->total && *cr->total != t->spec.object_size)) {
+        Fail(t, {ErrorKind::kNetwork, where + ": asked for bytes " + std::to_string(t->attempt_start) +
+                                          "-" + std::to_string(t->attempt_end) + "/" +
+                                          std::to_string(t->spec.object_size) +
+                                          ", got Content-Range \"" + t->headers.Get("content-range") + "\""},
+             true);
+        return;
+      }
+    } else {
+      bool whole = t->attempt_start == 0 && want_len == t->spec.object_size;
+      if (!whole) {
+        t->ranges_ignored = true;
+        Fail(t, {ErrorKind::kNetwork, where + ": the server ignored the Range header (HTTP 200) for bytes " +
+                                          std::to_string(t->attempt_start) + "-" + std::to_string(t->attempt_end)},
+             false);
+        return;
+      }
+    }
+    std::string length = t->headers.Get("content-length");
+    if (!length.empty() && length != std::to_string(want_len)) {
+      Fail(t, {ErrorKind::kNetwork, where + ": Content-Length " + length + " for a range of " +
+                                        std::to_string(want_len) + " bytes"},
+           true);
+      return;
+    }
+    std::string etag = t->headers.Get("etag");
+    if (!t->spec.if_match.empty() && !etag.empty() && etag != t->spec.if_match) {
+      Fail(t, {ErrorKind::kChanged, where + " changed while it was being read (ETag " + etag +
+                                        ", was " + t->spec.if_match + ")"},
+           false);
+    }
+  }
+
+  void Fail(Transfer* t, Error error, bool retryable) {
+    if (!t->failure) {
+      t->failure = std::move(error);
+      t->failure_retryable = retryable;
+    }
+  }
+
+  std::size_t Write(Transfer* t, const std::uint8_t* data, std::size_t n) {
+    if (!t->checked) {
+      t->checked = true;
+      CheckResponse(t);
+    }
+    if (t->failure) return 0;   // aborts the transfer: CURLE_WRITE_ERROR
+    int status = t->headers.status();
+    if (status != 200 && status != 206) {
+      if (t->error_body.size() < 4096) t->error_body.append(reinterpret_cast<const char*>(data), std::min<std::size_t>(n, 4096));
+      return n;
+    }
+    std::uint64_t received = t->done_bytes + t->block_pos;
+    if (t->spec.offset + received + n > t->attempt_end + 1) {
+      Fail(t, {ErrorKind::kNetwork, t->url.redacted() + ": the server sent more bytes than asked for"}, true);
+      return 0;
+    }
+    // All or nothing: when the credited slots cannot take this buffer, pause; libcurl
+    // delivers it again after curl_easy_pause(CONT).
+    if (t->credited_bytes - received < n) {
+      t->paused = true;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+    std::size_t used = 0;
+    while (used < n) {
+      const BlockTarget& target = t->spec.targets[t->block];
+      std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n - used, target.length - t->block_pos));
+      std::memcpy(region_ + target.region_offset + t->block_pos, data + used, take);
+      t->crc = integrity::Crc32c(t->crc, data + used, take);
+      t->block_pos += take;
+      used += take;
+      if (t->block_pos == target.length) {
+        SendMessage(control_fd_, {{"t", "block"}, {"id", t->spec.id},
+                                  {"index", t->spec.first_index + t->block}, {"crc", t->crc}});
+        t->done_bytes += target.length;
+        ++t->block;
+        t->block_pos = 0;
+        t->crc = 0;
+      }
+    }
+    return n;
+  }
+
+  bool ReadControl() {
+    for (;;) {
+      bool closed = false;
+      auto message = ReceiveMessage(control_fd_, &closed);
+      if (closed) return false;
+      if (!message) return true;
+      const std::string type = message->value("t", "");
+      try {
+        if (type == "job") {
+          AddJob(JobFromJson(*message));
+        } else if (type == "credit") {
+          Credit(message->at("id").get<std::uint64_t>(), TargetsFromJson(message->at("targets")));
+        } else if (type == "cancel") {
+          Cancel(message->at("id").get<std::uint64_t>());
+        }
+      } catch (const nlohmann::json::exception& e) {
+        LOG(Error) << "worker: malformed message from the supervisor: " << e.what();
+        return false;
+      }
+    }
+  }
+
+  bool TargetsValid(const std::vector<BlockTarget>& targets) const {
+    for (const auto& t : targets) {
+      if (t.length == 0 || t.region_offset > region_size_ || t.length > region_size_ - t.region_offset) return false;
+    }
+    return true;
+  }
+
+  void AddJob(JobSpec spec) {
+    if (!TargetsValid(spec.targets) || spec.length == 0) {
+      SendDone(spec.id, Error{ErrorKind::kInternal, "worker: job outside the cache region"}, 0, false);
+      return;
+    }
+    auto t = std::make_unique<Transfer>();
+    t->url = http::SignedUrl(spec.url);
+    t->loop = this;
+    for (const auto& target : spec.targets) t->credited_bytes += target.length;
+    if (spec.budget_ms > 0) t->deadline = Clock::now() + std::chrono::milliseconds(spec.budget_ms);
+    t->spec = std::move(spec);
+    t->next_attempt = Clock::now();
+    std::uint64_t id = t->spec.id;
+    transfers_[id] = std::move(t);
+    StartAttempt(transfers_[id].get());
+  }
+
+  void Credit(std::uint64_t id, std::vector<BlockTarget> targets) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end() || !TargetsValid(targets)) return;
+    Transfer* t = it->second.get();
+    for (const auto& target : targets) {
+      t->spec.targets.push_back(target);
+      t->credited_bytes += target.length;
+    }
+    if (t->paused && t->in_multi) {
+      t->paused = false;
+      curl_easy_pause(t->easy.get(), CURLPAUSE_CONT);
+    }
+  }
+
+  void Cancel(std::uint64_t id) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) return;
+    Transfer* t = it->second.get();
+    if (t->in_multi) curl_multi_remove_handle(multi_.get(), t->easy.get());
+    SendMessage(control_fd_, {{"t", "done"}, {"id", id}, {"ok", false}, {"cancelled", true},
+                              {"kind", "internal"}, {"msg", "cancelled"}, {"http", 0},
+                              {"retries", t->retries}, {"ranges_ignored", false}});
+    transfers_.erase(it);
+  }
+
+  void StartAttempt(Transfer* t) {
+    if (!t->easy) t->easy.reset(curl_easy_init());
+    CURL* easy = t->easy.get();
+    curl_easy_reset(easy);
+    http::ApplyCommonOptions(easy, options_.transfer);
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    t->attempt_start = t->spec.offset + t->done_bytes;
+    t->attempt_end = t->spec.offset + t->spec.length - 1;
+    t->block_pos = 0;
+    t->crc = 0;
+    t->headers.Reset();
+    t->checked = false;
+    t->paused = false;
+    t->failure.reset();
+    t->failure_retryable = false;
+    t->error_body.clear();
+    t->errbuf[0] = '\0';
+    std::string range = std::to_string(t->attempt_start) + "-" + std::to_string(t->attempt_end);
+    curl_easy_setopt(easy, CURLOPT_URL, t->spec.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_RANGE, range.c_str());
+    t->request_headers.reset();
+    if (!t->spec.if_match.empty()) {
+      std::string header = "If-Match: " + t->spec.if_match;
+      t->request_headers.reset(curl_slist_append(nullptr, header.c_str()));
+    }
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->request_headers.get());
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+    long buffer = static_cast<long>(std::clamp<std::uint64_t>(t->spec.targets.empty() ? 16384 : t->spec.targets[0].length,
+                                                              16384, 256 * 1024));
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, buffer);
+    if (t->deadline != Clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t->deadline - Clock::now()).count();
+      curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long>(1, left)));
+    }
+    curl_multi_add_handle(multi_.get(), easy);
+    t->in_multi = true;
+  }
+
+  void HandleCompletions() {
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_.get(), &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      CURLcode rc = msg->data.result;
+      curl_multi_remove_handle(multi_.get(), msg->easy_handle);
+      t->in_multi = false;
+      Finish(t, rc);
+    }
+  }
+
+  void Finish(Transfer* t, CURLcode rc) {
+    std::optional<Error> error;
+    bool retryable = false;
+    std::optional<double> retry_after;
+    int status = t->headers.status();
+    if (t->failure) {
+      error = t->failure;
+      retryable = t->failure_retryable;
+    } else if (rc == CURLE_OK && status != 200 && status != 206) {
+      error = http::HttpError(status, t->error_body, t->url);
+      retryable = http::RetryableStatus(status);
+      retry_after = http::ParseRetryAfter(t->headers.Get("retry-after"));
+    } else if (rc != CURLE_OK) {
+      error = http::CurlError(rc, t->errbuf, t->url);
+      retryable = http::RetryableCurlCode(rc);
+      if (rc == CURLE_PARTIAL_FILE) {
+        error->message = t->url.redacted() + ": the connection closed before the whole range arrived";
+      }
+    } else if (t->done_bytes != t->spec.length) {
+      error = Error{ErrorKind::kNetwork, t->url.redacted() + ": short body: got " +
+                                             std::to_string(t->done_bytes + t->block_pos) + " of " +
+                                             std::to_string(t->spec.length) + " bytes"};
+      retryable = true;
+    }
+    if (!error) {
+      SendDone(t->spec.id, std::nullopt, t->retries, false);
+      transfers_.erase(t->spec.id);
+      return;
+    }
+    if (retryable && t->retries + 1 < options_.retry.max_attempts) {
+      double wait = options_.retry.Backoff(t->retries + 1, retry_after, rng_);
+      auto next = Clock::now() + std::chrono::milliseconds(static_cast<long>(wait * 1000));
+      if (next < t->deadline) {
+        ++t->retries;
+        t->next_attempt = next;
+        LOG(Info) << error->message << "; retry " << t->retries << " in " << wait << " s";
+        return;   // StartDueAttempts picks it up
+      }
+      error->message += " (no time left for another retry)";
+      if (error->kind == ErrorKind::kNetwork && Clock::now() + std::chrono::seconds(1) >= t->deadline) {
+        error->kind = ErrorKind::kTimeout;
+      }
+    } else if (retryable) {
+      error->message += " (after " + std::to_string(t->retries + 1) + " attempts)";
+    }
+    SendDone(t->spec.id, error, t->retries, t->ranges_ignored);
+    transfers_.erase(t->spec.id);
+  }
+
+  void StartDueAttempts() {
+    auto now = Clock::now();
+    for (auto& [id, t] : transfers_) {
+      if (!t->in_multi && t->next_attempt <= now) StartAttempt(t.get());
+    }
+  }
+
+  int NextTimeoutMs() const {
+    auto now = Clock::now();
+    auto soonest = now + std::chrono::milliseconds(1000);
+    for (const auto& [id, t] : transfers_) {
+      if (!t->in_multi && t->next_attempt < soonest) soonest = t->next_attempt;
+    }
+    return static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count()));
+  }
+
+  void SendDone(std::uint64_t id, const std::optional<Error>& error, int retries, bool ranges_ignored) {
+    nlohmann::json done = {{"t", "done"}, {"id", id}, {"ok", !error}, {"retries", retries},
+                           {"ranges_ignored", ranges_ignored}};
+    if (error) {
+      done["kind"] = getm::ErrorKindName(error->kind);
+      done["msg"] = error->message;
+      done["http"] = error->http_status;
+    }
+    SendMessage(control_fd_, done);
+  }
+
+  int control_fd_;
+  std::uint8_t* region_;
+  std::size_t region_size_;
+  FetchLoopOptions options_;
+  std::mt19937_64 rng_;
+  http::CurlMulti multi_;
+  std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;
+};
+
+FetchLoop::FetchLoop(int control_fd, std::uint8_t* region, std::size_t region_size, FetchLoopOptions options)
+    : impl_(std::make_unique<Impl>(control_fd, region, region_size, options)) {}
+FetchLoop::~FetchLoop() = default;
+int FetchLoop::Run() { return impl_->Run(); }
+
+}  // namespace getmfs::worker

@@ -1,0 +1,369 @@
+#include "worker/pool.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "util/log.h"
+
+extern char** environ;
+
+namespace getmfs::worker {
+
+using Clock = std::chrono::steady_clock;
+
+std::string DefaultWorkerPath() {
+  if (const char* env = std::getenv("GETMFS_WORKER"); env != nullptr && env[0] != '\0') return env;
+  struct stat st;
+  if (::stat(GETMFS_INSTALLED_WORKER, &st) == 0) return GETMFS_INSTALLED_WORKER;
+  return GETMFS_BUILD_WORKER;
+}
+
+Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<Pool>> Pool::Start(PoolOptions options) {
+  if (options.concurrency < 1) options.concurrency = 1;
+  if (options.in_process) options.workers = 1;
+  if (options.workers < 1) options.workers = 1;
+  std::unique_ptr<Pool> pool(new Pool(std::move(options)));
+  pool->wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!pool->wake_fd_.valid()) return Error{ErrorKind::kInternal, std::string("eventfd: ") + std::strerror(errno)};
+  pool->workers_.resize(static_cast<std::size_t>(pool->options_.workers));
+  for (int i = 0; i < pool->options_.workers; ++i) {
+    Status started = pool->StartWorker(i);
+    if (!started) return started.error();
+  }
+  pool->thread_ = std::thread([p = pool.get()] { p->Loop(); });
+  return pool;
+}
+
+Pool::~Pool() {
+  {
+    std::scoped_lock lock(mu_);
+    stopping_ = true;
+  }
+  Wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+Status Pool::StartWorker(int index) {
+  Worker& w = workers_[static_cast<std::size_t>(index)];
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Error{ErrorKind::kInternal, std::string("socketpair: ") + std::strerror(errno)};
+  }
+  UniqueFd mine(sv[0]), theirs(sv[1]);
+  fcntl(mine.get(), F_SETFL, fcntl(mine.get(), F_GETFL) | O_NONBLOCK);
+  // Room for bursts of block reports.
+  int buf = 1 << 20;
+  setsockopt(mine.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  setsockopt(theirs.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  w.started = Clock::now();
+  w.jobs = 0;
+  if (options_.in_process) {
+    if (w.loop_thread.joinable()) w.loop_thread.join();
+    w.loop = std::make_unique<FetchLoop>(theirs.get(), options_.region, options_.region_size, options_.fetch);
+    w.loop_socket = std::move(theirs);
+    w.loop_thread = std::thread([loop = w.loop.get()] { loop->Run(); });
+    w.pid = -1;
+  } else {
+    // Move the two inherited descriptors to 3 and 4 in the child; the sources are fresh
+    // descriptors above 10, so dup2 always clears close-on-exec.
+    UniqueFd sock_copy(fcntl(theirs.get(), F_DUPFD_CLOEXEC, 10));
+    UniqueFd cache_copy(fcntl(options_.cache_fd, F_DUPFD_CLOEXEC, 10));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, sock_copy.get(), 3);
+    posix_spawn_file_actions_adddup2(&actions, cache_copy.get(), 4);
+    std::vector<std::string> args = {options_.worker_path,
+                                     "__worker__",
+                                     "--control-fd=3",
+                                     "--cache-fd=4",
+                                     "--cache-size=" + std::to_string(options_.region_size),
+                                     "--parent=" + std::to_string(getpid()),
+                                     "--log-level=" + std::to_string(static_cast<int>(GetLogLevel())),
+                                     "--connect-timeout-ms=" + std::to_string(options_.fetch.transfer.connect_timeout_ms),
+                                     "--low-speed-time=" + std::to_string(options_.fetch.transfer.low_speed_time_s),
+                                     "--max-attempts=" + std::to_string(options_.fetch.retry.max_attempts)};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, options_.worker_path.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      return Error{ErrorKind::kInternal, "cannot start a worker process (" + options_.worker_path +
+                                             "): " + std::strerror(rc) +
+                                             "; set GETMFS_WORKER to the getmfs executable"};
+    }
+    w.pid = pid;
+  }
+  w.socket = std::move(mine);
+  w.alive = true;
+  return Ok{};
+}
+
+void Pool::Wake() {
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_.get(), &one, sizeof one);
+}
+
+std::uint64_t Pool::Submit(JobSpec spec, JobObserver* observer) {
+  std::uint64_t id;
+  {
+    std::scoped_lock lock(mu_);
+    id = next_id_++;
+    spec.id = id;
+    Job job;
+    job.deadline = spec.budget_ms > 0 ? Clock::now() + std::chrono::milliseconds(spec.budget_ms)
+                                      : Clock::time_point::max();
+    job.spec = std::move(spec);
+    job.observer = observer;
+    jobs_.emplace(id, std::move(job));
+    queue_.push_back(id);
+  }
+  Wake();
+  return id;
+}
+
+void Pool::Credit(std::uint64_t id, std::vector<BlockTarget> targets) {
+  std::scoped_lock lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  Job& job = it->second;
+  job.spec.targets.insert(job.spec.targets.end(), targets.begin(), targets.end());
+  if (job.worker >= 0) {
+    SendMessage(workers_[static_cast<std::size_t>(job.worker)].socket.get(),
+                {{"t", "credit"}, {"id", id}, {"targets", TargetsToJson(targets)}});
+  }
+}
+
+void Pool::Cancel(std::uint64_t id) {
+  {
+    std::scoped_lock lock(mu_);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end() || it->second.cancel_requested) return;
+    it->second.cancel_requested = true;
+    if (it->second.worker >= 0) {
+      SendMessage(workers_[static_cast<std::size_t>(it->second.worker)].socket.get(), {{"t", "cancel"}, {"id", id}});
+    }
+  }
+  Wake();   // a queued job is finished by the pool thread
+}
+
+PoolStats Pool::Stats() const {
+  std::scoped_lock lock(mu_);
+  PoolStats s = stats_;
+  s.in_flight = in_flight_;
+  s.workers_alive = 0;
+  for (const auto& w : workers_) s.workers_alive += w.alive;
+  return s;
+}
+
+void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
+  // Cancelled jobs still waiting in the queue end here.
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    Job& job = jobs_.at(*it);
+    if (job.cancel_requested) {
+      JobObserver* observer = job.observer;
+      std::uint64_t id = *it;
+      callbacks->push_back([observer, id] { observer->OnDone(id, std::nullopt, true); });
+      jobs_.erase(id);
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  while (in_flight_ < options_.concurrency && !queue_.empty()) {
+    int best = -1;
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      if (workers_[i].alive && (best < 0 || workers_[i].jobs < workers_[static_cast<std::size_t>(best)].jobs)) {
+        best = static_cast<int>(i);
+      }
+    }
+    if (best < 0) return;
+    std::uint64_t id = queue_.front();
+    queue_.pop_front();
+    Job& job = jobs_.at(id);
+    // A re-queued job resumes after the blocks already reported.
+    JobSpec spec = job.spec;
+    std::uint64_t skipped = 0;
+    for (std::uint64_t i = 0; i < job.blocks_done; ++i) skipped += job.spec.targets[i].length;
+    spec.targets.erase(spec.targets.begin(), spec.targets.begin() + static_cast<long>(job.blocks_done));
+    spec.offset += skipped;
+    spec.length -= skipped;
+    spec.first_index += job.blocks_done;
+    if (job.deadline != Clock::time_point::max()) {
+      spec.budget_ms = std::max<std::int64_t>(
+          1, std::chrono::duration_cast<std::chrono::milliseconds>(job.deadline - Clock::now()).count());
+    }
+    Worker& w = workers_[static_cast<std::size_t>(best)];
+    job.worker = best;
+    ++w.jobs;
+    ++in_flight_;
+    ++stats_.jobs_started;
+    if (!SendMessage(w.socket.get(), ToJson(spec))) {
+      WorkerDiedLocked(best, callbacks);
+    }
+  }
+}
+
+void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
+  const std::string type = m.value("t", "");
+  std::uint64_t id = m.value("id", std::uint64_t{0});
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  Job& job = it->second;
+  JobObserver* observer = job.observer;
+  if (type == "block") {
+    std::uint64_t index = m.value("index", std::uint64_t{0});
+    std::uint32_t crc = m.value("crc", std::uint32_t{0});
+    ++job.blocks_done;
+    callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
+  } else if (type == "done") {
+    std::optional<Error> error;
+    bool cancelled = m.value("cancelled", false);
+    stats_.retries += m.value("retries", 0);
+    if (!m.value("ok", false) && !cancelled) {
+      bool known = false;
+      ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
+      error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
+      ++stats_.jobs_failed;
+    }
+    --in_flight_;
+    --workers_[static_cast<std::size_t>(worker)].jobs;
+    jobs_.erase(it);
+    callbacks->push_back([observer, id, error, cancelled] { observer->OnDone(id, error, cancelled); });
+  }
+}
+
+void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
+  Worker& w = workers_[static_cast<std::size_t>(index)];
+  if (!w.alive) return;
+  w.alive = false;
+  w.socket.reset();
+  if (w.pid > 0) {
+    kill(w.pid, SIGKILL);
+    int status = 0;
+    waitpid(w.pid, &status, 0);
+    if (!stopping_) {
+      LOG(Warning) << "worker process " << w.pid << " died ("
+                   << (WIFSIGNALED(status) ? std::string("signal ") + strsignal(WTERMSIG(status))
+                                           : "exit " + std::to_string(WEXITSTATUS(status)))
+                   << "); re-queuing its " << w.jobs << " job(s)";
+    }
+    w.pid = -1;
+  } else if (w.loop_thread.joinable()) {
+    w.loop_thread.join();   // our end is closed: the loop sees EOF and returns
+    w.loop_socket.reset();
+    w.loop.reset();
+  }
+  // Its jobs go back to the front of the queue, to resume after their reported blocks.
+  for (auto& [id, job] : jobs_) {
+    if (job.worker != index) continue;
+    job.worker = -1;
+    --in_flight_;
+    queue_.push_front(id);
+  }
+  w.jobs = 0;
+  if (stopping_) return;
+  ++stats_.worker_restarts;
+  if (Clock::now() - w.started < std::chrono::seconds(2)) ++quick_deaths_;
+  if (quick_deaths_ > 5) {
+    LOG(Error) << "worker processes keep dying; failing the queued transfers";
+    for (auto id : queue_) {
+      JobObserver* observer = jobs_.at(id).observer;
+      Error error{ErrorKind::kInternal, "worker processes keep dying (see the log)"};
+      callbacks->push_back([observer, id, error] { observer->OnDone(id, error, false); });
+      jobs_.erase(id);
+    }
+    queue_.clear();
+    return;
+  }
+  Status restarted = StartWorker(index);
+  if (!restarted) LOG(Error) << restarted.error().message;
+}
+
+void Pool::Loop() {
+  std::vector<Callback> callbacks;
+  std::vector<pollfd> fds;
+  std::vector<int> owners;
+  for (;;) {
+    callbacks.clear();
+    fds.clear();
+    owners.clear();
+    {
+      std::scoped_lock lock(mu_);
+      if (stopping_) break;
+      DispatchLocked(&callbacks);
+      fds.push_back({wake_fd_.get(), POLLIN, 0});
+      owners.push_back(-1);
+      for (std::size_t i = 0; i < workers_.size(); ++i) {
+        if (!workers_[i].alive) continue;
+        fds.push_back({workers_[i].socket.get(), POLLIN, 0});
+        owners.push_back(static_cast<int>(i));
+      }
+    }
+    for (auto& cb : callbacks) cb();
+    callbacks.clear();
+    int n = poll(fds.data(), fds.size(), 1000);
+    if (n < 0 && errno != EINTR) {
+      LOG(Error) << "pool: poll failed: " << std::strerror(errno);
+      break;
+    }
+    {
+      std::scoped_lock lock(mu_);
+      std::uint64_t drained;
+      [[maybe_unused]] ssize_t r = read(wake_fd_.get(), &drained, sizeof drained);
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (fds[i].revents == 0) continue;
+        int worker = owners[i];
+        bool closed = false;
+        while (workers_[static_cast<std::size_t>(worker)].alive) {
+          auto message = ReceiveMessage(workers_[static_cast<std::size_t>(worker)].socket.get(), &closed);
+          if (!message) break;
+          HandleMessageLocked(worker, *message, &callbacks);
+        }
+        if (closed) WorkerDiedLocked(worker, &callbacks);
+      }
+      // A worker that exited without closing its socket (it cannot, but be sure).
+      for (std::size_t i = 0; i < workers_.size(); ++i) {
+        Worker& w = workers_[i];
+        if (w.alive && w.pid > 0 && waitpid(w.pid, nullptr, WNOHANG) == w.pid) {
+          w.pid = 0;
+          WorkerDiedLocked(static_cast<int>(i), &callbacks);
+        }
+      }
+    }
+    for (auto& cb : callbacks) cb();
+  }
+  // Shutting down: stop the loops, then tell observers of anything left.
+  std::scoped_lock lock(mu_);
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Worker& w = workers_[i];
+    w.socket.reset();
+    if (w.pid > 0) {
+      kill(w.pid, SIGTERM);
+      waitpid(w.pid, nullptr, 0);
+      w.pid = -1;
+    }
+    if (w.loop_thread.joinable()) {
+      w.loop_thread.join();
+      w.loop_socket.reset();
+    }
+    w.alive = false;
+  }
+  for (auto& [id, job] : jobs_) job.observer->OnDone(id, std::nullopt, true);
+  jobs_.clear();
+}
+
+}  // namespace getmfs::worker

@@ -1,0 +1,123 @@
+// The supervisor side of the fetch loops: starts worker processes (fork+exec of our own
+// executable as `getmfs __worker__`, never a bare fork), hands them jobs with at most
+// `concurrency` in flight, relays their block/done reports to observers, and when a worker
+// dies re-queues its unfinished blocks on a new worker. In the no-worker mode the single
+// fetch loop runs in a thread of this process instead.
+#ifndef GETMFS_WORKER_POOL_H_
+#define GETMFS_WORKER_POOL_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "util/error.h"
+#include "util/unique_fd.h"
+#include "worker/fetch_loop.h"
+#include "worker/protocol.h"
+
+namespace getmfs::worker {
+
+// Called on the pool's thread, without the pool's lock held: keep them short.
+class JobObserver {
+ public:
+  virtual ~JobObserver() = default;
+  // Block `index` (JobSpec::first_index counting) is complete in its target, with its CRC32C.
+  virtual void OnBlock(std::uint64_t job, std::uint64_t index, std::uint32_t crc32c) = 0;
+  // The job ended: error is empty on success. After this the job's targets belong to the
+  // observer again. cancelled: ended by Cancel().
+  virtual void OnDone(std::uint64_t job, const std::optional<Error>& error, bool cancelled) = 0;
+};
+
+struct PoolOptions {
+  int workers = 1;                  // processes (ignored in the no-worker mode)
+  int concurrency = 16;             // jobs in flight across all of them
+  bool in_process = false;          // the no-worker mode: one fetch loop thread here
+  std::string worker_path;          // executable to run as `PATH __worker__ ...`
+  int cache_fd = -1;                // the memfd every worker maps
+  std::uint8_t* region = nullptr;   // its mapping here (for the in-process loop)
+  std::size_t region_size = 0;
+  FetchLoopOptions fetch;
+};
+
+struct PoolStats {
+  std::uint64_t jobs_started = 0;
+  std::uint64_t jobs_failed = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t worker_restarts = 0;
+  int workers_alive = 0;
+  int in_flight = 0;
+};
+
+// The executable that serves `__worker__`: $GETMFS_WORKER, else the installed getmfs, else
+// the one in the build tree.
+std::string DefaultWorkerPath();
+
+class Pool {
+ public:
+  static Result<std::unique_ptr<Pool>> Start(PoolOptions options);
+  ~Pool();   // stops the workers; every job still known gets OnDone(cancelled)
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Queues a job (its id is assigned here and returned).
+  std::uint64_t Submit(JobSpec spec, JobObserver* observer);
+  // More targets for a streaming job.
+  void Credit(std::uint64_t job, std::vector<BlockTarget> targets);
+  // Ends a job early; its observer still gets OnDone(cancelled = true).
+  void Cancel(std::uint64_t job);
+  PoolStats Stats() const;
+
+ private:
+  struct Worker {
+    pid_t pid = -1;            // -1 for the in-process loop
+    UniqueFd socket;
+    std::thread loop_thread;   // the in-process loop
+    std::unique_ptr<FetchLoop> loop;
+    UniqueFd loop_socket;
+    int jobs = 0;
+    bool alive = false;
+    std::chrono::steady_clock::time_point started;
+  };
+  struct Job {
+    JobSpec spec;              // targets: all credited so far
+    JobObserver* observer = nullptr;
+    int worker = -1;           // -1 while queued
+    std::uint64_t blocks_done = 0;
+    bool cancel_requested = false;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  using Callback = std::function<void()>;
+
+  explicit Pool(PoolOptions options);
+  Status StartWorker(int index);
+  void Loop();
+  void DispatchLocked(std::vector<Callback>* callbacks);
+  void HandleMessageLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
+  void WorkerDiedLocked(int worker, std::vector<Callback>* callbacks);
+  void Wake();
+
+  PoolOptions options_;
+  mutable std::mutex mu_;
+  std::vector<Worker> workers_;
+  std::map<std::uint64_t, Job> jobs_;
+  std::deque<std::uint64_t> queue_;
+  std::uint64_t next_id_ = 1;
+  int in_flight_ = 0;
+  int quick_deaths_ = 0;
+  bool stopping_ = false;
+  PoolStats stats_;
+  UniqueFd wake_fd_;
+  std::thread thread_;
+};
+
+}  // namespace getmfs::worker
+
+#endif  // GETMFS_WORKER_POOL_H_

@@ -1,0 +1,57 @@
+// What the supervisor and a fetch loop (a worker process, or a thread in the calling process
+// in the no-worker mode) say to each other, one JSON object per SOCK_SEQPACKET message.
+//
+//   supervisor -> loop:  job     {id, url, offset, length, size, if_match, first, targets, budget_ms}
+//                        credit  {id, targets}      more cache slots for a streaming job
+//                        cancel  {id}
+//   loop -> supervisor:  block   {id, index, crc}   the block at targets[index] is complete
+//                        done    {id, ok, kind, msg, http, retries, ranges_ignored}
+//
+// A job's bytes [offset, offset+length) of the object go, in order, into the targets: slices
+// of the shared cache region, one per block. The supervisor owns a target's slot again only
+// after the loop has reported that block, or the whole job as done (or the worker died).
+#ifndef GETMFS_WORKER_PROTOCOL_H_
+#define GETMFS_WORKER_PROTOCOL_H_
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/error.h"
+
+namespace getmfs::worker {
+
+struct BlockTarget {
+  std::uint64_t region_offset = 0;   // where in the shared region
+  std::uint64_t length = 0;          // bytes of this block
+};
+
+struct JobSpec {
+  std::uint64_t id = 0;
+  std::string url;
+  std::uint64_t offset = 0;          // object offset of targets[0]
+  std::uint64_t length = 0;          // bytes of the whole job (all targets, credited or not)
+  std::uint64_t object_size = 0;     // for Content-Range checks
+  std::string if_match;              // the probed ETag; empty: none known
+  std::uint64_t first_index = 0;     // reported block indices start here
+  std::vector<BlockTarget> targets;  // credited so far (a streaming job gets more later)
+  std::int64_t budget_ms = 300000;   // time for the job, retries included
+};
+
+nlohmann::json ToJson(const JobSpec& spec);
+JobSpec JobFromJson(const nlohmann::json& j);
+nlohmann::json TargetsToJson(const std::vector<BlockTarget>& targets);
+std::vector<BlockTarget> TargetsFromJson(const nlohmann::json& j);
+
+// Sends one message; blocks until it fits. False when the peer is gone.
+bool SendMessage(int fd, const nlohmann::json& message);
+// Receives one message without blocking: nullopt when none is waiting; sets *closed on EOF
+// or error.
+std::optional<nlohmann::json> ReceiveMessage(int fd, bool* closed);
+
+}  // namespace getmfs::worker
+
+#endif  // GETMFS_WORKER_PROTOCOL_H_
