@@ -2,12 +2,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
+#include "cli/control_commands.h"
 #include "cli/get_command.h"
+#include "session.h"
 #include "cli/size.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -106,6 +110,72 @@ int RunGetm(int argc, char** argv) {
   return FinishGet(config, concurrency, verbose, quiet);
 }
 
+std::optional<std::uint32_t> ParseMode(const std::string& text) {
+  char* end = nullptr;
+  unsigned long mode = std::strtoul(text.c_str(), &end, 8);
+  if (text.empty() || *end != '\0' || mode > 07777) return std::nullopt;
+  return static_cast<std::uint32_t>(mode);
+}
+
+struct MountArgs {
+  mount::MountConfig config;
+  std::string concurrency = "16";
+  std::string file_mode = "0444", dir_mode = "0555";
+  std::vector<std::string> options;
+  int verbose = 0;
+};
+
+void AddMountOptions(CLI::App* cmd, MountArgs* m) {
+  auto& c = m->config;
+  c.fs.uid = getuid();
+  c.fs.gid = getgid();
+  cmd->add_option("manifest", c.manifest, "urls.txt (URL [PATH] [size=N] [md5=...]) or getm's JSON list")->required();
+  cmd->add_option("mountpoint", c.mountpoint, "An existing directory")->required();
+  cmd->add_flag("-f,--foreground", c.foreground, "Stay in the foreground, logging to stderr");
+  cmd->add_option("--concurrency", m->concurrency, "Range requests in flight (default 16); none: no worker processes (debugging)");
+  cmd->add_option("--workers", c.fs.workers, "Worker processes (default: number of CPUs)")->check(CLI::Range(1, 256));
+  cmd->add_option("--cache-size", c.fs.cache_size, "Shared-memory block cache (default 1G, less on small machines)")->check(SizeValidator());
+  cmd->add_option("--block-size", c.fs.block_size, "Cache block, the smallest fetch (default 64K)")->check(SizeValidator())
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{64} << 20));
+  cmd->add_option("--max-readahead", c.fs.max_readahead, "Largest read-ahead window per open file (default 64M)")->check(SizeValidator());
+  cmd->add_option("--timeout", c.fs.timeout_seconds, "Seconds a read may wait before ETIMEDOUT (default 60)")->check(CLI::PositiveNumber);
+  cmd->add_option("--log-file", c.log_file, "Log here instead of syslog when detached");
+  cmd->add_option("--uid", c.fs.uid, "Owner of the files (default: you)");
+  cmd->add_option("--gid", c.fs.gid, "Group of the files (default: yours)");
+  cmd->add_option("--file-mode", m->file_mode, "Permissions of files, octal (default 0444)");
+  cmd->add_option("--dir-mode", m->dir_mode, "Permissions of directories, octal (default 0555)");
+  cmd->add_option("-o", m->options, "FUSE mount options, e.g. -o allow_other (passed through)")->allow_extra_args(false);
+  cmd->add_flag("-v,--verbose", m->verbose, "More logging (-vv: debug, -vvv: FUSE debug)");
+}
+
+int FinishMount(MountArgs& m) {
+  auto& c = m.config;
+  c.fs.concurrency = ParseConcurrency(m.concurrency);
+  auto file_mode = ParseMode(m.file_mode), dir_mode = ParseMode(m.dir_mode);
+  if (!file_mode || !dir_mode) {
+    std::fprintf(stderr, "getmfs mount: --file-mode and --dir-mode take octal permissions such as 0444\n");
+    return kExitUsage;
+  }
+  c.fs.file_mode = *file_mode & 0555;   // read-only, whatever was asked
+  c.fs.dir_mode = *dir_mode & 0555;
+  for (const auto& list : m.options) {
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      auto comma = list.find(',', start);
+      std::string opt = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!opt.empty() && opt != "ro" && opt != "rw" && opt != "nofail" && opt != "_netdev" && opt != "defaults") {
+        if (opt == "rw") continue;
+        c.fuse_options.push_back(opt);
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  c.verbosity = 1 + m.verbose;
+  SetLogLevel(m.verbose >= 2 ? LogLevel::kDebug : m.verbose == 1 ? LogLevel::kInfo : LogLevel::kWarning);
+  return mount::RunMount(c);
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -131,12 +201,33 @@ int Main(int argc, char** argv) {
   get_cmd->add_option("file", get_file, "Destination file or directory (same as -O)");
   AddGetOptions(get_cmd, &get, &concurrency, &verbose, &quiet);
 
+  MountArgs mount_args;
+  CLI::App* mount_cmd = app.add_subcommand("mount", "Mount the URLs of a manifest as read-only files");
+  AddMountOptions(mount_cmd, &mount_args);
+
+  std::string mountpoint;
+  bool lazy = false, json = false;
+  double reload_timeout = 60;
+  CLI::App* unmount_cmd = app.add_subcommand("unmount", "Unmount a getmfs mount");
+  unmount_cmd->add_option("mountpoint", mountpoint)->required();
+  unmount_cmd->add_flag("--lazy", lazy, "Detach now even if files are open");
+  CLI::App* status_cmd = app.add_subcommand("status", "Per-file state of a mount: size, checksum, verified, bytes, errors");
+  status_cmd->add_option("mountpoint", mountpoint)->required();
+  status_cmd->add_flag("--json", json, "Print the raw JSON");
+  CLI::App* reload_cmd = app.add_subcommand("reload", "Re-read the manifest of a mount (fresh signed URLs); SIGHUP does the same");
+  reload_cmd->add_option("mountpoint", mountpoint)->required();
+  reload_cmd->add_option("--timeout", reload_timeout, "Seconds to wait for the daemon")->check(CLI::PositiveNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
+  if (mount_cmd->parsed()) return FinishMount(mount_args);
+  if (unmount_cmd->parsed()) return RunUnmount(mountpoint, lazy);
+  if (status_cmd->parsed()) return RunStatus(mountpoint, json);
+  if (reload_cmd->parsed()) return RunReload(mountpoint, reload_timeout);
   if (get_cmd->parsed()) {
     if (!get_file.empty()) {
       if (!get.output.empty()) {

@@ -104,7 +104,9 @@ void ObjectStream::OnBlock(std::uint64_t job, std::uint64_t index, std::uint32_t
   cv_.notify_all();
 }
 
-void ObjectStream::OnDone(std::uint64_t job, const std::optional<Error>& error, bool cancelled) {
+void ObjectStream::OnDone(std::uint64_t job, const worker::JobResult& result) {
+  const std::optional<Error>& error = result.error;
+  const bool cancelled = result.cancelled;
   std::scoped_lock lock(mu_);
   jobs_.erase(job);
   // Blocks of this job that never arrived: their slots are ours again.

@@ -52,7 +52,7 @@ class ObjectStream : public worker::JobObserver {
   Engine& engine() { return *engine_; }
 
   void OnBlock(std::uint64_t job, std::uint64_t index, std::uint32_t crc32c) override;
-  void OnDone(std::uint64_t job, const std::optional<Error>& error, bool cancelled) override;
+  void OnDone(std::uint64_t job, const worker::JobResult& result) override;
 
  private:
   enum class BlockState { kFetching, kReady, kFailed };

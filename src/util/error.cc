@@ -40,6 +40,12 @@ int ErrnoFor(ErrorKind kind) {
   return EIO;
 }
 
+int ErrnoOf(const Error& error) { return error.error_number != 0 ? error.error_number : ErrnoFor(error.kind); }
+
+Error ErrnoError(int error_number, std::string message) {
+  return Error{ErrorKind::kBadInput, std::move(message), 0, error_number};
+}
+
 int ExitCodeFor(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kBadInput: return 2;

@@ -18,10 +18,15 @@ struct Error {
   ErrorKind kind = ErrorKind::kInternal;
   std::string message;
   int http_status = 0;
+  int error_number = 0;   // an errno chosen at the failure site (ENOENT, ENODATA...), else 0
 };
 
 // The errno a FUSE read returns for each kind (DESIGN.md invariant 5).
 int ErrnoFor(ErrorKind kind);
+// error.error_number when set, else ErrnoFor(error.kind).
+int ErrnoOf(const Error& error);
+// An error carrying a specific errno (for namespace errors such as ENOENT).
+Error ErrnoError(int error_number, std::string message);
 // The exit status of `getmfs get` for each kind (documented in the README).
 int ExitCodeFor(ErrorKind kind);
 ErrorKind KindFromName(const std::string& name, bool* ok);

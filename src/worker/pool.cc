@@ -176,7 +176,7 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
     if (job.cancel_requested) {
       JobObserver* observer = job.observer;
       std::uint64_t id = *it;
-      callbacks->push_back([observer, id] { observer->OnDone(id, std::nullopt, true); });
+      callbacks->push_back([observer, id] { observer->OnDone(id, JobResult{std::nullopt, true, 0}); });
       jobs_.erase(id);
       it = queue_.erase(it);
     } else {
@@ -230,19 +230,20 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
     ++job.blocks_done;
     callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
   } else if (type == "done") {
-    std::optional<Error> error;
-    bool cancelled = m.value("cancelled", false);
-    stats_.retries += m.value("retries", 0);
-    if (!m.value("ok", false) && !cancelled) {
+    JobResult result;
+    result.cancelled = m.value("cancelled", false);
+    result.retries = m.value("retries", 0);
+    stats_.retries += static_cast<std::uint64_t>(result.retries);
+    if (!m.value("ok", false) && !result.cancelled) {
       bool known = false;
       ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
-      error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
+      result.error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
       ++stats_.jobs_failed;
     }
     --in_flight_;
     --workers_[static_cast<std::size_t>(worker)].jobs;
     jobs_.erase(it);
-    callbacks->push_back([observer, id, error, cancelled] { observer->OnDone(id, error, cancelled); });
+    callbacks->push_back([observer, id, result] { observer->OnDone(id, result); });
   }
 }
 
@@ -283,7 +284,7 @@ void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
     for (auto id : queue_) {
       JobObserver* observer = jobs_.at(id).observer;
       Error error{ErrorKind::kInternal, "worker processes keep dying (see the log)"};
-      callbacks->push_back([observer, id, error] { observer->OnDone(id, error, false); });
+      callbacks->push_back([observer, id, error] { observer->OnDone(id, JobResult{error, false, 0}); });
       jobs_.erase(id);
     }
     queue_.clear();
@@ -362,7 +363,7 @@ void Pool::Loop() {
     }
     w.alive = false;
   }
-  for (auto& [id, job] : jobs_) job.observer->OnDone(id, std::nullopt, true);
+  for (auto& [id, job] : jobs_) job.observer->OnDone(id, JobResult{std::nullopt, true, 0});
   jobs_.clear();
 }
 

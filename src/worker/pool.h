@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,15 +26,20 @@
 
 namespace getmfs::worker {
 
+struct JobResult {
+  std::optional<Error> error;   // empty on success
+  bool cancelled = false;       // ended by Cancel() (or the pool shutting down)
+  int retries = 0;              // attempts beyond the first
+};
+
 // Called on the pool's thread, without the pool's lock held: keep them short.
 class JobObserver {
  public:
   virtual ~JobObserver() = default;
   // Block `index` (JobSpec::first_index counting) is complete in its target, with its CRC32C.
   virtual void OnBlock(std::uint64_t job, std::uint64_t index, std::uint32_t crc32c) = 0;
-  // The job ended: error is empty on success. After this the job's targets belong to the
-  // observer again. cancelled: ended by Cancel().
-  virtual void OnDone(std::uint64_t job, const std::optional<Error>& error, bool cancelled) = 0;
+  // The job ended. After this the job's targets belong to the observer again.
+  virtual void OnDone(std::uint64_t job, const JobResult& result) = 0;
 };
 
 struct PoolOptions {

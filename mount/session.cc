@@ -1,0 +1,229 @@
+#include "session.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "fuse_adapter.h"
+#include "util/log.h"
+#include "util/unique_fd.h"
+
+namespace getmfs::mount {
+namespace {
+
+constexpr int kExitMountFailed = 1;
+constexpr int kExitUsage = 2;
+
+int g_reload_fd = -1;
+
+void OnSighup(int) {
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(g_reload_fd, &one, sizeof one);
+}
+
+// Tells the waiting `getmfs mount` (the parent) that the mount is serving, or why not.
+class Readiness {
+ public:
+  explicit Readiness(int fd) : fd_(fd) {}
+  void Ready() { Send("OK\n"); }
+  void Failed(const std::string& why) { Send("ERR " + why + "\n"); }
+
+ private:
+  void Send(const std::string& message) {
+    if (!fd_.valid()) return;
+    [[maybe_unused]] ssize_t n = write(fd_.get(), message.data(), message.size());
+    fd_.reset();
+  }
+  UniqueFd fd_;
+};
+
+// The parent side: waits for the daemon's word.
+int WaitForDaemon(int fd, const std::string& mountpoint) {
+  std::string message;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    message.append(buf, static_cast<std::size_t>(n));
+  }
+  if (message.rfind("OK", 0) == 0) return 0;
+  if (message.rfind("ERR ", 0) == 0) {
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    std::fprintf(stderr, "getmfs mount: %s\n", message.c_str() + 4);
+  } else {
+    std::fprintf(stderr, "getmfs mount: the daemon for %s exited during start-up (see syslog or --log-file)\n",
+                 mountpoint.c_str());
+  }
+  return kExitMountFailed;
+}
+
+std::string JoinOptions(const MountConfig& config) {
+  std::string opts = "ro,default_permissions,fsname=getmfs,subtype=getmfs,auto_unmount,max_read=1048576";
+  for (const auto& o : config.fuse_options) opts += "," + o;
+  return opts;
+}
+
+int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* readiness) {
+  Status started = filesystem->Start();
+  if (!started) {
+    LOG(Error) << started.error().message;
+    readiness->Failed(started.error().message);
+    return kExitMountFailed;
+  }
+  FuseAdapter adapter(filesystem);
+  adapter.set_on_ready([readiness, &config] {
+    LOG(Info) << "serving " << config.mountpoint;
+    readiness->Ready();
+  });
+  std::string options = JoinOptions(config);
+  std::vector<std::string> args = {"getmfs", "-o", options};
+  if (config.verbosity >= 3) args.push_back("-d");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_session* session = fuse_session_new(&fargs, &FuseAdapter::Operations(), sizeof(fuse_lowlevel_ops), &adapter);
+  if (session == nullptr) {
+    readiness->Failed("libfuse refused the options \"" + options + "\"");
+    return kExitUsage;
+  }
+  filesystem->SetInvalidator([&adapter](const fs::Invalidation& inv) { adapter.Queue(inv); });
+  adapter.StartInvalidations(session);
+  if (fuse_set_signal_handlers(session) != 0) {
+    readiness->Failed("cannot install signal handlers");
+    fuse_session_destroy(session);
+    return kExitMountFailed;
+  }
+  // SIGHUP reloads the manifest (libfuse would end the session).
+  UniqueFd reload_fd(eventfd(0, EFD_CLOEXEC));
+  g_reload_fd = reload_fd.get();
+  struct sigaction sa {};
+  sa.sa_handler = OnSighup;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &sa, nullptr);
+  if (fuse_session_mount(session, config.mountpoint.c_str()) != 0) {
+    readiness->Failed("cannot mount on " + config.mountpoint +
+                      " (is /dev/fuse available, and fusermount3 installed? see the log)");
+    fuse_remove_signal_handlers(session);
+    fuse_session_destroy(session);
+    return kExitMountFailed;
+  }
+  std::atomic<bool> done{false};
+  std::thread reloader([&] {
+    while (!done) {
+      std::uint64_t n;
+      if (read(reload_fd.get(), &n, sizeof n) != sizeof n) continue;
+      if (done) break;
+      auto manifest = fs::ParseManifestFile(config.manifest);
+      std::vector<fs::Invalidation> invalidations;
+      Status reloaded = manifest ? filesystem->Reload(*manifest, &invalidations) : Status(manifest.error());
+      if (!reloaded) {
+        filesystem->set_reload_error(reloaded.error().message);
+        LOG(Error) << "reload failed, the mount is unchanged: " << reloaded.error().message;
+        continue;
+      }
+      filesystem->set_reload_error("");
+      for (const auto& inv : invalidations) adapter.Queue(inv);
+      LOG(Info) << "reloaded " << config.manifest << " (generation " << filesystem->generation() << ")";
+    }
+  });
+  fuse_loop_config* loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(loop, 1);
+  fuse_loop_cfg_set_max_threads(loop, 32);
+  int rc = fuse_session_loop_mt(session, loop);
+  fuse_loop_cfg_destroy(loop);
+  done = true;
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t w = write(reload_fd.get(), &one, sizeof one);
+  reloader.join();
+  readiness->Failed("the session ended before the kernel connected");
+  fuse_session_unmount(session);
+  fuse_remove_signal_handlers(session);
+  filesystem->SetInvalidator(nullptr);
+  fuse_session_destroy(session);
+  filesystem->Stop();
+  LOG(Info) << "unmounted " << config.mountpoint;
+  return rc == 0 ? 0 : kExitMountFailed;
+}
+
+}  // namespace
+
+int RunMount(const MountConfig& given) {
+  MountConfig config = given;
+  std::error_code ec;
+  config.manifest = std::filesystem::absolute(config.manifest, ec).string();
+  config.mountpoint = std::filesystem::absolute(config.mountpoint, ec).lexically_normal().string();
+  if (config.mountpoint.size() > 1 && config.mountpoint.back() == '/') config.mountpoint.pop_back();
+  auto manifest = fs::ParseManifestFile(config.manifest);
+  if (!manifest) {
+    std::fprintf(stderr, "getmfs mount: %s\n", manifest.error().message.c_str());
+    return kExitUsage;
+  }
+  struct stat st;
+  if (stat(config.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    std::fprintf(stderr, "getmfs mount: %s is not a directory (create it first)\n", config.mountpoint.c_str());
+    return kExitUsage;
+  }
+  auto filesystem = fs::FileSystem::Create(*manifest, config.fs);
+  if (!filesystem) {
+    std::fprintf(stderr, "getmfs mount: %s\n", filesystem.error().message.c_str());
+    return kExitUsage;
+  }
+  if (!config.log_file.empty() && !SetLogSink(LogSink::kFile, config.log_file)) {
+    std::fprintf(stderr, "getmfs mount: cannot open the log file %s: %s\n", config.log_file.c_str(), std::strerror(errno));
+    return kExitUsage;
+  }
+  if (config.foreground) {
+    Readiness readiness(-1);
+    return Serve(config, filesystem->get(), &readiness);
+  }
+  // Detach before any thread starts; the pipe carries the daemon's verdict back.
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    std::perror("getmfs mount: pipe");
+    return kExitMountFailed;
+  }
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("getmfs mount: fork");
+    return kExitMountFailed;
+  }
+  if (pid > 0) {
+    close(pipe_fds[1]);
+    int rc = WaitForDaemon(pipe_fds[0], config.mountpoint);
+    close(pipe_fds[0]);
+    return rc;
+  }
+  close(pipe_fds[0]);
+  setsid();
+  if (chdir("/") != 0) _exit(kExitMountFailed);
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  dup2(null_fd, STDIN_FILENO);
+  dup2(null_fd, STDOUT_FILENO);
+  if (config.log_file.empty()) {
+    dup2(null_fd, STDERR_FILENO);
+    SetLogSink(LogSink::kSyslog);
+  } else {
+    // Workers inherit stderr: their lines go to the log file too.
+    int log_fd = open(config.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
+    if (log_fd > STDERR_FILENO) close(log_fd);
+  }
+  if (null_fd > STDERR_FILENO) close(null_fd);
+  Readiness readiness(pipe_fds[1]);
+  int rc = Serve(config, filesystem->get(), &readiness);
+  filesystem->reset();
+  _exit(rc);
+}
+
+}  // namespace getmfs::mount

@@ -1,0 +1,28 @@
+// `getmfs mount`: parse the manifest, detach (with a readiness pipe so the command exits
+// non-zero with the reason when mounting fails), start the workers, mount, serve.
+#ifndef GETMFS_MOUNT_SESSION_H_
+#define GETMFS_MOUNT_SESSION_H_
+
+#include <string>
+#include <vector>
+
+#include "fs/file_system.h"
+
+namespace getmfs::mount {
+
+struct MountConfig {
+  std::string manifest;
+  std::string mountpoint;
+  fs::MountOptions fs;
+  bool foreground = false;
+  std::vector<std::string> fuse_options;   // -o values, passed through to libfuse
+  std::string log_file;
+  int verbosity = 1;
+};
+
+// Returns the exit status of `getmfs mount`.
+int RunMount(const MountConfig& config);
+
+}  // namespace getmfs::mount
+
+#endif  // GETMFS_MOUNT_SESSION_H_
