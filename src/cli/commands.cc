@@ -25,7 +25,7 @@ constexpr int kExitUsage = 2;
 void SetVerbosity(int verbosity) {
   switch (verbosity) {
     case 0: SetLogLevel(LogLevel::kError); break;
-    case 1: SetLogLevel(LogLevel::kInfo); break;
+    case 1: SetLogLevel(LogLevel::kWarning); break;
     case 2: SetLogLevel(LogLevel::kInfo); break;
     default: SetLogLevel(LogLevel::kDebug); break;
   }
@@ -64,13 +64,13 @@ void AddGetOptions(CLI::App* app, GetConfig* config, std::string* concurrency, i
       });
   app->add_option("--workers", config->workers, "Worker processes (default: number of CPUs)")->check(CLI::Range(1, 256));
   app->add_option("--chunk-size", config->chunk_size, "Bytes per range request (default 8M)")
-      ->check(SizeValidator())
+      ->transform(SizeValidator())
       ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));
   app->add_option("--checksum", config->checksum, "Expected checksum of the object");
   app->add_option("--checksum-algorithm", config->checksum_algorithm,
                   "md5 | sha256 | crc32c | gs_crc32c | s3_etag | null (default md5)");
   app->add_option("--s3-part-size", config->s3_part_size, "Part size of a multipart S3 upload, for s3_etag")
-      ->check(SizeValidator());
+      ->transform(SizeValidator());
   app->add_flag("--continue-after-error", config->continue_after_error, "Go on with the other URLs after a failure");
   app->add_option("--timeout", config->timeout_seconds, "Seconds a transfer may take, retries included (default 300)")
       ->check(CLI::PositiveNumber);
@@ -134,10 +134,10 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   cmd->add_flag("-f,--foreground", c.foreground, "Stay in the foreground, logging to stderr");
   cmd->add_option("--concurrency", m->concurrency, "Range requests in flight (default 16); none: no worker processes (debugging)");
   cmd->add_option("--workers", c.fs.workers, "Worker processes (default: number of CPUs)")->check(CLI::Range(1, 256));
-  cmd->add_option("--cache-size", c.fs.cache_size, "Shared-memory block cache (default 1G, less on small machines)")->check(SizeValidator());
-  cmd->add_option("--block-size", c.fs.block_size, "Cache block, the smallest fetch (default 64K)")->check(SizeValidator())
+  cmd->add_option("--cache-size", c.fs.cache_size, "Shared-memory block cache (default 1G, less on small machines)")->transform(SizeValidator());
+  cmd->add_option("--block-size", c.fs.block_size, "Cache block, the smallest fetch (default 64K)")->transform(SizeValidator())
       ->check(CLI::Range(std::size_t{4096}, std::size_t{64} << 20));
-  cmd->add_option("--max-readahead", c.fs.max_readahead, "Largest read-ahead window per open file (default 64M)")->check(SizeValidator());
+  cmd->add_option("--max-readahead", c.fs.max_readahead, "Largest read-ahead window per open file (default 64M)")->transform(SizeValidator());
   cmd->add_option("--timeout", c.fs.timeout_seconds, "Seconds a read may wait before ETIMEDOUT (default 60)")->check(CLI::PositiveNumber);
   cmd->add_option("--log-file", c.log_file, "Log here instead of syslog when detached");
   cmd->add_option("--uid", c.fs.uid, "Owner of the files (default: you)");

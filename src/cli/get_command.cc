@@ -62,6 +62,7 @@ struct Item {
   std::string relative;                  // path under the output directory, or ""
   std::string destination;               // final path, once known
   std::optional<integrity::Expected> user_checksum;
+  std::optional<std::uint64_t> manifest_size;
   std::string label;                     // for messages: the path, or the manifest location
   http::ObjectMeta meta;
   std::optional<Error> error;
@@ -136,6 +137,9 @@ class Downloader {
 
   Status Download(Item& item) {
     integrity::Expected expected = item.user_checksum ? *item.user_checksum : item.meta.checksum;
+    if (expected.algorithm == integrity::Algorithm::kS3Etag && expected.s3_part_size == 0) {
+      expected.s3_part_size = config_.s3_part_size;
+    }
     if (!expected.known() && config_.verbosity >= 1) {
       bool disabled = item.user_checksum.has_value();
       LOG(Warning) << item.label << ": " << (disabled ? "verification disabled (checksum algorithm null)"
@@ -164,8 +168,8 @@ class Downloader {
                                 ? "verified " + std::string(integrity::AlgorithmName(expected.algorithm)) +
                                       " (" + expected.source + ")"
                                 : "unverified";
-      LOG(Info) << "saved " << item.destination << " (" << FormatBytes(static_cast<double>(item.meta.size))
-                << ", " << verdict << ")";
+      std::fprintf(stderr, "saved %s (%s, %s)\n", item.destination.c_str(),
+                   FormatBytes(static_cast<double>(item.meta.size)).c_str(), verdict.c_str());
     }
     return Ok{};
   }
@@ -189,8 +193,9 @@ Result<std::vector<Item>> BuildItems(const GetConfig& config) {
   if (!config.manifest.empty()) {
     auto manifest = fs::ParseManifestFile(config.manifest);
     if (!manifest) return manifest.error();
-    if (!config.output.empty() && !IsDirectoryTarget(config.output)) {
-      return Error{ErrorKind::kBadInput, "with --manifest, -O must name a directory (" + config.output + " is not one)"};
+    std::error_code ec;
+    if (!config.output.empty() && stdfs::exists(config.output, ec) && !stdfs::is_directory(config.output, ec)) {
+      return Error{ErrorKind::kBadInput, "with --manifest, -O must name a directory (" + config.output + " is a file)"};
     }
     for (const auto& entry : manifest->entries) {
       Item item;
@@ -199,6 +204,7 @@ Result<std::vector<Item>> BuildItems(const GetConfig& config) {
       item.relative = entry.path;
       item.label = entry.path.empty() ? fs::EntryLocation(entry) : entry.path;
       if (entry.checksum.known()) item.user_checksum = entry.checksum;
+      item.manifest_size = entry.size;
       items.push_back(std::move(item));
     }
     return items;
@@ -268,7 +274,12 @@ Status ResolveDestination(const GetConfig& config, Item& item) {
 }
 
 void Report(const Item& item) {
-  LOG(Error) << item.label << ": " << item.error->message;
+  const std::string& message = item.error->message;
+  if (message.rfind(item.label, 0) == 0) {
+    LOG(Error) << message;
+  } else {
+    LOG(Error) << item.label << ": " << message;
+  }
 }
 
 }  // namespace
@@ -307,6 +318,10 @@ int RunGet(const GetConfig& config) {
   };
   std::vector<Item*> queue;
   for (auto& item : items) {
+    if (!item.error && item.manifest_size && *item.manifest_size != item.meta.size) {
+      item.error = Error{ErrorKind::kChanged, "the manifest says " + std::to_string(*item.manifest_size) +
+                                                  " bytes but the object has " + std::to_string(item.meta.size)};
+    }
     if (!item.error) {
       Status resolved = ResolveDestination(config, item);
       if (!resolved) item.error = resolved.error();

@@ -1,6 +1,7 @@
 #include "fs/object_stream.h"
 
 #include <chrono>
+#include <sstream>
 
 #include "util/log.h"
 
@@ -167,8 +168,10 @@ Result<ObjectStream::Piece> ObjectStream::Next(std::size_t max_bytes) {
     }
     auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(options_.read_timeout_seconds * 1000));
     if (!cv_.wait_until(lock, deadline, [&] { return it->second.state != BlockState::kFetching; })) {
-      return Error{ErrorKind::kTimeout, url_.redacted() + ": no data for block " + std::to_string(index) +
-                                            " within " + std::to_string(options_.read_timeout_seconds) + " s"};
+      std::ostringstream message;
+      message << url_.redacted() << ": timed out: no data for block " << index << " within "
+              << options_.read_timeout_seconds << " s";
+      return Error{ErrorKind::kTimeout, message.str()};
     }
     if (it->second.state == BlockState::kFailed) return *it->second.error;
     slot = it->second.slot;
