@@ -120,8 +120,11 @@ class TempFile {
 };
 
 Status WriteAll(int fd, const std::uint8_t* data, std::size_t n, const std::string& where) {
+  // At most 1 MiB per write(): larger buffered writes cost ext4 many times more system
+  // time here (dd bs=8M: 2.4 s per GiB; bs=1M: 0.2 s).
+  constexpr std::size_t kMaxWrite = 1 << 20;
   while (n > 0) {
-    ssize_t w = write(fd, data, n);
+    ssize_t w = write(fd, data, std::min(n, kMaxWrite));
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) return Error{ErrorKind::kIo, "cannot write " + where + ": " + std::strerror(errno)};
     data += w;
@@ -149,6 +152,14 @@ class Downloader {
     if (!temp) return temp.error();
     fs::StreamOptions options;
     options.window = window_;
+    // Like aria2c, split a file over the connections: blocks of size/concurrency (at least
+    // 1 MiB, at most --chunk-size), so a 64 MiB file still uses all 16 requests.
+    int concurrency = config_.concurrency.value_or(1);
+    if (concurrency > 1) {
+      std::uint64_t share = (item.meta.size + static_cast<std::uint64_t>(concurrency) - 1) / static_cast<std::uint64_t>(concurrency);
+      share = (share + (64 << 10) - 1) / (64 << 10) * (64 << 10);
+      options.block_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(share, 1 << 20, config_.chunk_size));
+    }
     options.read_timeout_seconds = config_.timeout_seconds;
     options.job_timeout_seconds = config_.timeout_seconds;
     fs::ObjectStream stream(engine_, item.signed_url, item.meta, expected, options);
@@ -301,7 +312,7 @@ int RunGet(const GetConfig& config) {
   bool streaming = concurrency <= 1;
   int parallel_files = streaming ? 1 : static_cast<int>(std::min<std::size_t>({items.size(), static_cast<std::size_t>(concurrency), 8}));
   int window = streaming ? 4 : std::max(1, concurrency / parallel_files) + 1;
-  engine_options.cache_size = fs::PageRound(config.chunk_size) * static_cast<std::size_t>(parallel_files * (window + 2) + 2);
+  engine_options.cache_size = fs::PageRound(config.chunk_size) * static_cast<std::size_t>(parallel_files * (2 * window + 2) + 2);
   auto engine = fs::Engine::Start(engine_options);
   if (!engine) {
     LOG(Error) << engine.error().message;

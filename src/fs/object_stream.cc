@@ -17,15 +17,24 @@ ObjectStream::ObjectStream(std::shared_ptr<Engine> engine, http::SignedUrl url, 
       options_(options),
       verifier_(std::move(expected), meta_.size),
       object_id_(engine_->NewObjectId()),
-      block_size_(engine_->cache().block_size()),
+      block_size_(options.block_size > 0 ? std::min(options.block_size, engine_->cache().block_size())
+                                         : engine_->cache().block_size()),
       streaming_(engine_->streaming() || !meta_.ranges) {
   if (options_.window <= 0) options_.window = streaming_ ? 4 : engine_->concurrency() + 2;
   // Never plan more blocks than the cache can hold with two to spare for the caller.
   int slots = static_cast<int>(engine_->cache().slot_count());
   options_.window = std::max(1, std::min(options_.window, slots - 2));
+  digest_in_thread_ = verifier_.NeedsBytes() && meta_.size > 0;
+  if (digest_in_thread_) digest_thread_ = std::thread([this] { DigestLoop(); });
 }
 
 ObjectStream::~ObjectStream() {
+  {
+    std::scoped_lock lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (digest_thread_.joinable()) digest_thread_.join();
   std::unique_lock lock(mu_);
   for (const auto& [job, pending] : jobs_) engine_->pool().Cancel(job);
   if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return jobs_.empty(); })) {
@@ -33,6 +42,46 @@ ObjectStream::~ObjectStream() {
   }
   for (auto& [index, block] : blocks_) {
     if (block.state == BlockState::kReady) engine_->cache().Unpin(block.slot);
+  }
+}
+
+void ObjectStream::RetireLocked(std::map<std::uint64_t, Block>::iterator it) {
+  if (!it->second.consumed || (digest_in_thread_ && !it->second.hashed)) return;
+  if (it->second.state == BlockState::kReady) engine_->cache().Unpin(it->second.slot);
+  blocks_.erase(it);
+}
+
+void ObjectStream::DigestLoop() {
+  auto& cache = engine_->cache();
+  std::unique_lock lock(mu_);
+  while (digest_next_ < BlockCount()) {
+    std::uint64_t index = digest_next_;
+    cv_.wait(lock, [&] {
+      if (stopping_) return true;
+      auto it = blocks_.find(index);
+      return it != blocks_.end() && it->second.state != BlockState::kFetching;
+    });
+    if (stopping_) return;
+    auto it = blocks_.find(index);
+    if (it->second.state == BlockState::kFailed) return;   // the reader reports the error
+    int slot = it->second.slot;
+    std::uint32_t crc = it->second.crc32c;
+    lock.unlock();
+    // The block stays pinned by the stream until this thread marks it hashed.
+    bool intact = cache.Verify(slot);
+    if (intact) verifier_.Update(cache.SlotData(slot), static_cast<std::size_t>(BlockLength(index)), crc);
+    lock.lock();
+    if (!intact) {
+      digest_error_ = Error{ErrorKind::kIntegrity, url_.redacted() + ": block " + std::to_string(index) +
+                                                       " changed in the shared cache after it was fetched (CRC32C mismatch)"};
+      cv_.notify_all();
+      return;
+    }
+    it = blocks_.find(index);
+    it->second.hashed = true;
+    ++digest_next_;
+    RetireLocked(it);
+    cv_.notify_all();
   }
 }
 
@@ -136,6 +185,18 @@ void ObjectStream::OnDone(std::uint64_t job, const worker::JobResult& result) {
 Result<ObjectStream::Piece> ObjectStream::Next(std::size_t max_bytes) {
   if (position_ == meta_.size) {
     if (!finished_) {
+      if (digest_in_thread_) {
+        std::unique_lock lock(mu_);
+        auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(options_.read_timeout_seconds * 1000));
+        if (!cv_.wait_until(lock, deadline, [&] { return digest_next_ == BlockCount() || digest_error_; })) {
+          return Error{ErrorKind::kTimeout, url_.redacted() + ": timed out verifying the checksum"};
+        }
+        if (digest_error_) return *digest_error_;
+        if (digest_thread_.joinable()) {
+          lock.unlock();
+          digest_thread_.join();
+        }
+      }
       finished_ = true;
       Status verdict = verifier_.Finish();
       if (!verdict) {
@@ -158,15 +219,22 @@ Result<ObjectStream::Piece> ObjectStream::Next(std::size_t max_bytes) {
   bool first_read;
   {
     std::unique_lock lock(mu_);
+    auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(options_.read_timeout_seconds * 1000));
     PlanLocked();
     auto it = blocks_.find(index);
+    // Slots held by blocks the digest thread has not reached yet come back as it goes.
+    while (it == blocks_.end() && digest_in_thread_ && !digest_error_ && digest_next_ < index &&
+           cv_.wait_until(lock, deadline) != std::cv_status::timeout) {
+      PlanLocked();
+      it = blocks_.find(index);
+    }
     if (it == blocks_.end()) {
       if (error_ && index >= error_block_) return *error_;
+      if (digest_error_) return *digest_error_;
       return Error{ErrorKind::kInternal,
                    "the block cache is full of chunks that were not released; release chunks "
                    "(Chunk::release) or give a larger cache_size"};
     }
-    auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(options_.read_timeout_seconds * 1000));
     if (!cv_.wait_until(lock, deadline, [&] { return it->second.state != BlockState::kFetching; })) {
       std::ostringstream message;
       message << url_.redacted() << ": timed out: no data for block " << index << " within "
@@ -181,7 +249,7 @@ Result<ObjectStream::Piece> ObjectStream::Next(std::size_t max_bytes) {
   }
   std::size_t length = static_cast<std::size_t>(BlockLength(index));
   const std::uint8_t* data = engine_->cache().SlotData(slot);
-  if (first_read) {
+  if (first_read && !digest_in_thread_) {
     // The block is pinned by this stream: no lock needed to read it.
     if (!engine_->cache().Verify(slot)) {
       std::scoped_lock lock(mu_);
@@ -199,8 +267,9 @@ Result<ObjectStream::Piece> ObjectStream::Next(std::size_t max_bytes) {
   position_ += n;
   if (in_block + n == length) {
     std::scoped_lock lock(mu_);
-    blocks_.erase(index);
-    engine_->cache().Unpin(slot);   // the caller's pin keeps it until released
+    auto it = blocks_.find(index);
+    it->second.consumed = true;
+    RetireLocked(it);   // the caller's pin keeps the bytes until released
     PlanLocked();
   }
   return piece;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include "fs/engine.h"
 #include "http/probe.h"
@@ -23,6 +24,7 @@ namespace getmfs::fs {
 
 struct StreamOptions {
   int window = 0;                    // blocks ahead; 0: concurrency + 2 (4 when streaming)
+  std::size_t block_size = 0;        // bytes per block (<= the cache's); 0: the cache's
   double read_timeout_seconds = 300; // a Next() call fails with kTimeout after this long
   double job_timeout_seconds = 300;  // budget of one range request, retries included
 };
@@ -61,13 +63,20 @@ class ObjectStream : public worker::JobObserver {
     BlockState state = BlockState::kFetching;
     std::uint32_t crc32c = 0;
     std::uint64_t job = 0;
-    bool checked = false;   // CRC re-checked and fed to the verifier
+    bool checked = false;   // CRC re-checked (and fed to an inline verifier)
+    bool consumed = false;  // the reader is past it
+    bool hashed = false;    // the digest thread is past it
     std::optional<Error> error;   // why it failed
   };
   std::uint64_t BlockCount() const;
   std::uint64_t BlockLength(std::uint64_t index) const;
   // Requests (or credits) blocks up to the window; returns false when the cache had no slot.
   void PlanLocked();
+  // Digests (md5, sha256, S3 ETags) need every byte in order: a thread of their own feeds
+  // the verifier as blocks arrive, so hashing overlaps the reader's work.
+  void DigestLoop();
+  // Drops a block that both the reader and the digest thread are done with.
+  void RetireLocked(std::map<std::uint64_t, Block>::iterator it);
 
   std::shared_ptr<Engine> engine_;
   http::SignedUrl url_;
@@ -89,6 +98,11 @@ class ObjectStream : public worker::JobObserver {
   std::uint64_t position_ = 0;
   bool verified_ = false;
   bool finished_ = false;
+  bool digest_in_thread_ = false;
+  std::uint64_t digest_next_ = 0;             // first block the digest thread has not fed
+  std::optional<Error> digest_error_;
+  bool stopping_ = false;
+  std::thread digest_thread_;
 };
 
 }  // namespace getmfs::fs
