@@ -86,7 +86,7 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
   });
   std::string options = JoinOptions(config);
   std::vector<std::string> args = {"getmfs", "-o", options};
-  if (config.verbosity >= 3) args.push_back("-d");
+  if (config.verbosity >= 4) args.push_back("-d");   // -vvv
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());

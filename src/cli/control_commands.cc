@@ -37,6 +37,15 @@ std::optional<pid_t> DaemonPid(const std::string& mountpoint) {
   return static_cast<pid_t>(std::atol(pid->c_str()));
 }
 
+// Alive and not a zombie (an exited daemon may wait a while for init to reap it).
+bool Running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
 int NotAMount(const std::string& mountpoint) {
   std::fprintf(stderr, "getmfs: %s is not a getmfs mount (or it does not answer: %s)\n", mountpoint.c_str(),
                std::strerror(errno));
@@ -74,7 +83,7 @@ int RunUnmount(const std::string& mountpoint, bool lazy) {
   }
   // Wait (briefly) for the daemon to finish, so a following mount finds a clean slate.
   if (pid && !lazy) {
-    for (int i = 0; i < 100 && kill(*pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int i = 0; i < 500 && Running(*pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return 0;
 }

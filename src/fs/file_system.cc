@@ -695,7 +695,14 @@ Status FileSystem::Reload(const Manifest& manifest, std::vector<Invalidation>* i
       continue;
     }
     if (old->cache_id() == 0) {
-      changed.insert(path);   // never read: nothing cached to keep
+      // Never read: nothing cached. Open handles keep working with the new URL unless the
+      // manifest now describes another object.
+      if (old->SameManifestData(*node.object)) {
+        old->Rebind(node.object->url());
+        keep[path] = old;
+      } else {
+        changed.insert(path);
+      }
       continue;
     }
     auto meta = http::Probe(node.object->url(), probe_options_);

@@ -38,6 +38,24 @@ void RemoteObject::set_url(http::SignedUrl url) {
   url_ = std::move(url);
 }
 
+bool RemoteObject::SameManifestData(const RemoteObject& other) const {
+  std::scoped_lock lock(mu_, other.mu_);
+  if (manifest_size_ != other.manifest_size_ || expected_from_manifest_ != other.expected_from_manifest_) return false;
+  return !expected_from_manifest_ ||
+         (expected_.algorithm == other.expected_.algorithm && expected_.value == other.expected_.value);
+}
+
+void RemoteObject::Rebind(http::SignedUrl url) {
+  std::scoped_lock lock(mu_);
+  url_ = std::move(url);
+  if (cache_id_ != 0 || probe_state_ == ProbeState::kRunning) return;
+  if (!(manifest_size_ && expected_from_manifest_)) {
+    probe_state_ = ProbeState::kNone;
+    probe_error_.reset();
+    if (!expected_from_manifest_) expected_ = integrity::Expected{};
+  }
+}
+
 bool RemoteObject::NeedsProbe() const {
   std::scoped_lock lock(mu_);
   return probe_state_ == ProbeState::kNone;
@@ -58,9 +76,14 @@ Status RemoteObject::EnsureProbed(const http::ProbeOptions& options, Deadline de
     }
   }
   if (probe_state_ == ProbeState::kDone) return Ok{};
-  if (probe_state_ == ProbeState::kFailed && probe_error_->kind != ErrorKind::kNetwork &&
-      probe_error_->kind != ErrorKind::kTimeout) {
-    return *probe_error_;   // definitive (expired, forbidden, not found...): until a reload
+  if (probe_state_ == ProbeState::kFailed) {
+    bool transient = probe_error_->kind == ErrorKind::kNetwork || probe_error_->kind == ErrorKind::kTimeout;
+    // Definitive failures (expired, forbidden, not found...) stand until a reload; a
+    // transient one is tried again only after a pause, so a dead server fails each read
+    // at once instead of making every read wait out its own probe.
+    if (!transient || std::chrono::steady_clock::now() - probe_failed_at_ < std::chrono::seconds(10)) {
+      return *probe_error_;
+    }
   }
   probe_state_ = ProbeState::kRunning;
   http::SignedUrl url = url_;
@@ -73,6 +96,7 @@ Status RemoteObject::EnsureProbed(const http::ProbeOptions& options, Deadline de
   if (!meta) {
     probe_state_ = ProbeState::kFailed;
     probe_error_ = meta.error();
+    probe_failed_at_ = std::chrono::steady_clock::now();
     ++counters_.errors;
     counters_.last_error = meta.error().message;
     cv_.notify_all();

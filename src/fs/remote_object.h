@@ -45,6 +45,10 @@ class RemoteObject {
   std::atomic<std::uint64_t> ino{0};   // the inode it is the data of
   http::SignedUrl url() const;
   void set_url(http::SignedUrl url);
+  // True when the manifest says the same of both (size and checksum, or neither).
+  bool SameManifestData(const RemoteObject& other) const;
+  // A new URL for an object never read: forget the old probe (it is probed again on use).
+  void Rebind(http::SignedUrl url);
 
   // Size for getattr: the manifest's, else the probe's (waits for it). 
   Result<std::uint64_t> Size(Deadline deadline);
@@ -108,6 +112,7 @@ class RemoteObject {
   ProbeState probe_state_ = ProbeState::kNone;
   http::ObjectMeta meta_;
   std::optional<Error> probe_error_;
+  std::chrono::steady_clock::time_point probe_failed_at_{};
 
   std::uint64_t cache_id_ = 0;
   std::size_t block_size_ = 0;

@@ -522,7 +522,7 @@ TEST_F(GetCliVerify, S3PartSizeAppliesToTheServersEtag) {
   EXPECT_TRUE(Contains(guessed.err, MultipartEtag(*data_, 1200000))) << guessed.err;
   RunResult r = Get({Url("/data.bin"), Out("p.bin"), "--s3-part-size", "1200000", "--chunk-size", kChunk});
   if (r.exit_code == 3) {
-    GTEST_SKIP() << "bug: --s3-part-size is ignored unless --checksum is given, so the server's multipart "
+    FAIL() << "regression: --s3-part-size is ignored unless --checksum is given, so the server's multipart "
                     "ETag is still checked with a guessed part size and a good download fails: "
                  << r.err;
   }
@@ -706,7 +706,7 @@ class GetCliArguments : public GetCliBase {};
 TEST_F(GetCliArguments, ChunkSizeTakesSuffixes) {
   RunResult r = Get({Url("/data.bin"), Out("d.bin"), "--chunk-size", "1M"});
   if (r.exit_code == 2 && Contains(r.err, "not in range")) {
-    GTEST_SKIP() << "bug: --chunk-size 1M is rejected (the SizeValidator is added with check(), "
+    FAIL() << "regression: --chunk-size 1M is rejected (the SizeValidator is added with check(), "
                     "so its conversion to bytes is discarded): "
                  << r.err;
   }
@@ -727,7 +727,7 @@ TEST_F(GetCliArguments, S3PartSizeTakesSuffixes) {
   RunResult r = Get({Url("/data.bin"), Out("p.bin"), "--checksum", etag, "--checksum-algorithm", "s3_etag",
                      "--s3-part-size", "1536K", "--chunk-size", kChunk});
   if (r.exit_code == 2 && Contains(r.err, "Could not convert")) {
-    GTEST_SKIP() << "bug: --s3-part-size 1536K is rejected (SizeValidator added with check()): " << r.err;
+    FAIL() << "regression: --s3-part-size 1536K is rejected (SizeValidator added with check()): " << r.err;
   }
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(ReadFile(Out("p.bin")), *data_);
@@ -956,7 +956,7 @@ TEST_F(GetCliManifest, ManifestSizeMismatchIsAnError) {
   WriteFile(Out("urls.txt"), Url("/small.bin") + " a.bin size=999\n");
   RunResult r = Get({"--manifest", Out("urls.txt"), "-O", Out("dl") + "/"});
   if (r.exit_code == 0) {
-    GTEST_SKIP() << "bug: `getmfs get` ignores a manifest's size= (size=999 for a 1000-byte object is "
+    FAIL() << "regression: `getmfs get` ignores a manifest's size= (size=999 for a 1000-byte object is "
                     "downloaded and saved without a word)";
   }
   EXPECT_NE(r.exit_code, 0) << "size=999 for a 1000-byte object was accepted\n" << Describe(r);

@@ -1,0 +1,971 @@
+// The FUSE mount end to end: the real `getmfs` binary mounts a manifest of URLs served by the
+// test origin (or nginx), and real programs (cat, md5sum, cp, dd, tar, python3, getfattr)
+// read it. Every failure mode a reader can meet is checked by the errno it sees.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/nginx.h"
+#include "support/origin.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace getmfs::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::uint64_t kMiB = 1 << 20;
+
+const std::string kBinary = GETMFS_BINARY;
+const std::vector<std::string> kEnv = {"GETMFS_WORKER=" GETMFS_BINARY};
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> Fields(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string f; in >> f;) out.push_back(f);
+  return out;
+}
+
+// The mount points listed in /proc/mounts (with their file system type).
+std::map<std::string, std::string> ProcMounts() {
+  std::map<std::string, std::string> mounts;
+  std::ifstream in("/proc/mounts");
+  for (std::string line; std::getline(in, line);) {
+    auto f = Fields(line);
+    if (f.size() >= 3) mounts[f[1]] = f[2];
+  }
+  return mounts;
+}
+
+bool IsMounted(const std::string& mountpoint) { return ProcMounts().count(mountpoint) != 0; }
+
+// Polls `condition` every 50 ms until it holds or `seconds` pass.
+template <class Fn>
+bool WaitFor(Fn&& condition, double seconds) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+  for (;;) {
+    if (condition()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+RunResult Bash(const std::string& script, double timeout = 60) {
+  return RunProgram({"bash", "-c", script}, {}, timeout);
+}
+
+// What python3 sees reading a whole file with open().read(): its MD5, or the errno.
+struct PyRead {
+  bool ok = false;
+  std::string md5;
+  int error_number = 0;
+  std::string message;   // strerror text, e.g. "Key has expired"
+  double seconds = 0;
+  std::string raw;       // the script's stdout/stderr, for failure messages
+};
+
+PyRead PythonRead(const std::string& path, double timeout = 120) {
+  static const char* kScript = R"PY(
+import sys, hashlib
+try:
+    h = hashlib.md5()
+    with open(sys.argv[1], 'rb') as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            h.update(b)
+    print("OK", h.hexdigest())
+except OSError as e:
+    print("ERR", e.errno, e.strerror)
+)PY";
+  auto start = Clock::now();
+  RunResult r = RunProgram({"python3", "-c", kScript, path}, {}, timeout);
+  PyRead out;
+  out.seconds = SecondsSince(start);
+  out.raw = "exit " + std::to_string(r.exit_code) + (r.timed_out ? " (timed out)" : "") + " out: " + r.out +
+            " err: " + r.err;
+  auto f = Fields(r.out);
+  if (f.size() >= 2 && f[0] == "OK") {
+    out.ok = true;
+    out.md5 = f[1];
+  } else if (f.size() >= 2 && f[0] == "ERR") {
+    out.error_number = std::atoi(f[1].c_str());
+    auto pos = r.out.find(f[1]);
+    out.message = r.out.substr(pos + f[1].size());
+    while (!out.message.empty() && (out.message.front() == ' ')) out.message.erase(0, 1);
+    while (!out.message.empty() && out.message.back() == '\n') out.message.pop_back();
+  }
+  return out;
+}
+
+// os.getxattr through python (getfattr's output format varies with flags).
+std::optional<std::string> Xattr(const std::string& path, const std::string& name) {
+  RunResult r = RunProgram(
+      {"python3", "-c",
+       "import os,sys\ntry:\n  sys.stdout.write('V' + os.getxattr(sys.argv[1], sys.argv[2]).decode())\n"
+       "except OSError as e:\n  sys.stdout.write('E%d' % e.errno)\n",
+       path, name},
+      {}, 30);
+  if (r.out.empty() || r.out[0] != 'V') return std::nullopt;
+  return r.out.substr(1);
+}
+
+std::string Slice(const std::string& data, std::uint64_t offset, std::uint64_t length) {
+  if (offset >= data.size()) return "";
+  return data.substr(offset, length);
+}
+
+class MountTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_ = new TempDir("getmfs-mount-data-");
+    WriteRandomFile(data_->Path("big.bin"), 6 * kMiB + 4321, 11);
+    WriteRandomFile(data_->Path("tree/a.bin"), kMiB + 1, 12);
+    WriteRandomFile(data_->Path("tree/sub/b.bin"), 300000, 13);
+    WriteRandomFile(data_->Path("tree/sub/deep/c.txt"), 10, 14);
+    WriteRandomFile(data_->Path("tree/d.bin"), 2 * kMiB, 15);
+    WriteRandomFile(data_->Path("s3.bin"), 3 * kMiB + 7, 16);
+    WriteRandomFile(data_->Path("gcs.bin"), 2 * kMiB + 3, 17);
+    WriteRandomFile(data_->Path("huge.bin"), 32 * kMiB, 18);
+    WriteRandomFile(data_->Path("fault.bin"), 2 * kMiB + 5, 19);
+    WriteRandomFile(data_->Path("keep.bin"), 4 * kMiB + 9, 20);
+    WriteRandomFile(data_->Path("reload/keep-copy.bin"), 4 * kMiB + 9, 20);   // the same bytes
+    WriteRandomFile(data_->Path("gone.bin"), 100000, 21);
+    WriteRandomFile(data_->Path("new.bin"), 200000, 22);
+    WriteRandomFile(data_->Path("other.bin"), 500000, 23);
+    WriteFile(data_->Path("empty.bin"), "");
+    WriteRandomFile(data_->Path("names/hello world.bin"), 4321, 24);
+    origin_ = Origin::Start(data_->path()).release();
+  }
+  static void TearDownTestSuite() {
+    delete origin_;
+    origin_ = nullptr;
+    delete data_;
+    data_ = nullptr;
+  }
+
+  void SetUp() override {
+    origin_->Reset();
+    mp_ = tmp_.Path("mnt");
+    ASSERT_EQ(mkdir(mp_.c_str(), 0755), 0);
+    manifest_ = tmp_.Path("urls.txt");
+    log_ = tmp_.Path("getmfs.log");
+  }
+
+  void TearDown() override {
+    if (IsMounted(mp_)) {
+      RunResult r = RunProgram({kBinary, "unmount", mp_}, {}, 20);
+      if (IsMounted(mp_)) RunProgram({"umount", "-l", mp_}, {}, 20);
+      if (IsMounted(mp_)) RunProgram({"fusermount3", "-uz", mp_}, {}, 20);
+      if (r.exit_code != 0) {
+        // A test that expects a clean end unmounts itself; reaching here with a busy mount
+        // is only worth a note.
+        std::fprintf(stderr, "[teardown] getmfs unmount: exit %d: %s", r.exit_code, r.err.c_str());
+      }
+    }
+    EXPECT_FALSE(IsMounted(mp_)) << "the mount could not be removed: " << mp_;
+    if (HasFailure()) {
+      std::ifstream in(log_);
+      std::stringstream text;
+      text << in.rdbuf();
+      std::string log = text.str();
+      if (log.size() > 20000) log = "...\n" + log.substr(log.size() - 20000);
+      std::fprintf(stderr, "----- %s -----\n%s----- end of log -----\n", log_.c_str(), log.c_str());
+    }
+  }
+
+  std::string Src(const std::string& path) const { return data_->Path(path); }
+  std::string Mp(const std::string& path) const { return mp_ + "/" + path; }
+
+  RunResult MountCommand(const std::vector<std::string>& extra, double timeout_seconds) {
+    std::vector<std::string> argv = {kBinary, "mount", manifest_, mp_, "--log-file", log_, "--timeout",
+                                     std::to_string(timeout_seconds)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunProgram(argv, kEnv, 60);
+  }
+
+  // Writes the manifest and mounts it; fatal failure when the mount does not come up.
+  void Mount(const std::string& manifest, const std::vector<std::string>& extra = {},
+             double timeout_seconds = 10) {
+    WriteFile(manifest_, manifest);
+    RunResult r = MountCommand(extra, timeout_seconds);
+    ASSERT_EQ(r.exit_code, 0) << "getmfs mount failed: " << r.err << r.out;
+    ASSERT_TRUE(IsMounted(mp_)) << "getmfs mount returned 0 but " << mp_ << " is not in /proc/mounts";
+    EXPECT_EQ(ProcMounts()[mp_], "fuse.getmfs");
+  }
+
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  pid_t DaemonPid() {
+    auto pid = Xattr(mp_, "user.getmfs.pid");
+    return pid ? static_cast<pid_t>(std::atol(pid->c_str())) : -1;
+  }
+
+  static TempDir* data_;
+  static Origin* origin_;
+  TempDir tmp_{"getmfs-mount-test-"};
+  std::string mp_, manifest_, log_;
+};
+
+TempDir* MountTest::data_ = nullptr;
+Origin* MountTest::origin_ = nullptr;
+
+// ---------------------------------------------------------------------------------------------
+// Reading with real programs
+
+TEST_F(MountTest, CatAndMd5sumOfLargeFileWithSmallBlocks) {
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/big.bin") + "\n", {"--block-size", "16K", "--max-readahead", "256K"}));
+  RunResult md5 = RunProgram({"md5sum", Mp("big.bin")});
+  ASSERT_EQ(md5.exit_code, 0) << md5.err;
+  EXPECT_EQ(Fields(md5.out).at(0), FileMd5Hex(Src("big.bin")));
+  RunResult cat = Bash("cat '" + Mp("big.bin") + "' > '" + tmp_.Path("out.bin") + "'");
+  ASSERT_EQ(cat.exit_code, 0) << cat.err;
+  EXPECT_EQ(ReadFile(tmp_.Path("out.bin")), ReadFile(Src("big.bin")));
+  // Small blocks and a small read-ahead window: many range requests, none for the whole object.
+  auto stats = origin_->PathStats("/big.bin");
+  EXPECT_GE(stats["range_requests"].get<int>(), 20) << stats.dump();
+  EXPECT_EQ(stats["status_200"].get<int>(), 0) << stats.dump();
+  EXPECT_EQ(Xattr(Mp("big.bin"), "user.getmfs.verified").value_or("?"), "unverified");
+}
+
+TEST_F(MountTest, EveryConcurrencyModeReadsTheSameBytes) {
+  origin_->Configure({{"path", "/s3.bin"}, {"emulate", "s3"}});
+  for (const std::string mode : {"none", "1", "4"}) {
+    SCOPED_TRACE("--concurrency " + mode);
+    ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/s3.bin") + "\n" + origin_->Url("/big.bin") + "\n",
+                                  {"--concurrency", mode, "--block-size", "16K", "--max-readahead", "512K"}));
+    RunResult md5 = RunProgram({"md5sum", Mp("s3.bin"), Mp("big.bin")});
+    ASSERT_EQ(md5.exit_code, 0) << md5.err;
+    auto lines = Lines(md5.out);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(Fields(lines[0])[0], FileMd5Hex(Src("s3.bin")));
+    EXPECT_EQ(Fields(lines[1])[0], FileMd5Hex(Src("big.bin")));
+    EXPECT_EQ(Xattr(Mp("s3.bin"), "user.getmfs.verified").value_or("?"), "verified");
+    RunResult unmount = RunProgram({kBinary, "unmount", mp_}, {}, 30);
+    ASSERT_EQ(unmount.exit_code, 0) << unmount.err;
+  }
+}
+
+TEST_F(MountTest, CopiesADirectoryTreeFromManifestPaths) {
+  std::string manifest = "# a tree whose PATHs differ from the URLs\n\n" +
+                         origin_->Url("/tree/a.bin") + " dataset/a.bin\n" +
+                         origin_->Url("/tree/d.bin") + " dataset/d.bin size=" + std::to_string(2 * kMiB) + "\n" +
+                         origin_->Url("/tree/sub/b.bin") + " dataset/sub/b.bin\n" +
+                         origin_->Url("/tree/sub/deep/c.txt") + " dataset/sub/deep/c.txt   # a comment\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {"--block-size", "32K", "--max-readahead", "512K"}));
+  RunResult cp = RunProgram({"cp", "-r", Mp("dataset"), tmp_.Path("copy")});
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+  RunResult diff = RunProgram({"diff", "-r", Src("tree"), tmp_.Path("copy")});
+  EXPECT_EQ(diff.exit_code, 0) << diff.out << diff.err;
+  RunResult find = Bash("cd '" + tmp_.Path("copy") + "' && find . -type f | sort");
+  EXPECT_EQ(find.out, "./a.bin\n./d.bin\n./sub/b.bin\n./sub/deep/c.txt\n");
+}
+
+TEST_F(MountTest, DdAtOffsetsReturnsTheSourceBytes) {
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/big.bin") + " big.bin\n", {"--block-size", "16K", "--max-readahead", "1M"}));
+  const std::string source = ReadFile(Src("big.bin"));
+  struct Case {
+    std::string bs;
+    std::uint64_t unit, skip, count;
+  };
+  // Out of order on purpose: random access first, then sequential, then the tail and past it.
+  std::vector<Case> cases = {{"4k", 4096, 1000, 3},   {"4k", 4096, 7, 1},      {"4k", 4096, 0, 5},
+                             {"1M", kMiB, 2, 2},       {"1M", kMiB, 5, 3},      {"4k", 4096, 1535, 10},
+                             {"4k", 4096, 1537, 1},    {"1M", kMiB, 0, 1},      {"4k", 4096, 3001, 17},
+                             {"1M", kMiB, 9, 1}};
+  for (const auto& c : cases) {
+    std::string out = tmp_.Path("dd.out");
+    RunResult dd = RunProgram({"dd", "if=" + Mp("big.bin"), "of=" + out, "bs=" + c.bs, "skip=" + std::to_string(c.skip),
+                               "count=" + std::to_string(c.count), "status=none"});
+    ASSERT_EQ(dd.exit_code, 0) << "bs=" << c.bs << " skip=" << c.skip << ": " << dd.err;
+    std::string got = ReadFile(out);
+    std::string want = Slice(source, c.skip * c.unit, c.count * c.unit);
+    EXPECT_EQ(got.size(), want.size()) << "bs=" << c.bs << " skip=" << c.skip << " count=" << c.count;
+    EXPECT_TRUE(got == want) << "bytes differ: bs=" << c.bs << " skip=" << c.skip << " count=" << c.count;
+  }
+}
+
+TEST_F(MountTest, TarOfTheTreeExtractsToTheSameFiles) {
+  std::string manifest = origin_->Url("/tree/a.bin") + " tree/a.bin\n" + origin_->Url("/tree/d.bin") + " tree/d.bin\n" +
+                         origin_->Url("/tree/sub/b.bin") + " tree/sub/b.bin\n" + origin_->Url("/tree/sub/deep/c.txt") +
+                         " tree/sub/deep/c.txt\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest));
+  RunResult tar = Bash("tar cf '" + tmp_.Path("t.tar") + "' -C '" + mp_ + "' tree");
+  ASSERT_EQ(tar.exit_code, 0) << tar.err;
+  RunResult list = Bash("tar tf '" + tmp_.Path("t.tar") + "' | sort");
+  EXPECT_EQ(list.out,
+            "tree/\ntree/a.bin\ntree/d.bin\ntree/sub/\ntree/sub/b.bin\ntree/sub/deep/\ntree/sub/deep/c.txt\n");
+  ASSERT_EQ(mkdir(tmp_.Path("x").c_str(), 0755), 0);
+  RunResult x = RunProgram({"tar", "xf", tmp_.Path("t.tar"), "-C", tmp_.Path("x")});
+  ASSERT_EQ(x.exit_code, 0) << x.err;
+  RunResult diff = RunProgram({"diff", "-r", Src("tree"), tmp_.Path("x/tree")});
+  EXPECT_EQ(diff.exit_code, 0) << diff.out << diff.err;
+}
+
+TEST_F(MountTest, PythonMmapAndRandomSeeksMatchTheSource) {
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/big.bin") + "\n", {"--block-size", "16K"}));
+  static const char* kScript = R"PY(
+import mmap, random, sys
+mounted, source = sys.argv[1], sys.argv[2]
+src = open(source, 'rb').read()
+rng = random.Random(7)
+bad = 0
+with open(mounted, 'rb') as f:
+    for i in range(300):
+        off = rng.randrange(0, len(src) + 1000)
+        n = rng.choice([1, 7, 4096, 65536, 100000, 1 << 20])
+        f.seek(off)
+        got = f.read(n)
+        if got != src[off:off + n]:
+            bad += 1
+            print("seek/read mismatch at", off, n, len(got))
+with open(mounted, 'rb') as f:
+    m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    if len(m) != len(src):
+        print("mmap length", len(m), "!=", len(src)); bad += 1
+    for i in range(200):
+        off = rng.randrange(0, len(src))
+        n = rng.choice([1, 4096, 12345, 300000])
+        if m[off:off + n] != src[off:off + n]:
+            bad += 1
+            print("mmap mismatch at", off, n)
+    if m[:] != src:
+        print("mmap whole mismatch"); bad += 1
+    m.close()
+print("BAD", bad)
+)PY";
+  RunResult r = RunProgram({"python3", "-c", kScript, Mp("big.bin"), Src("big.bin")}, {}, 120);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "BAD 0\n")) << r.out << r.err;
+}
+
+TEST_F(MountTest, EightConcurrentReadersOfTheSameAndDifferentFiles) {
+  std::string manifest = origin_->Url("/big.bin") + "\n" + origin_->Url("/tree/a.bin") + " a.bin\n" +
+                         origin_->Url("/tree/d.bin") + " d.bin\n" + origin_->Url("/keep.bin") + "\n" +
+                         origin_->Url("/s3.bin") + "\n";
+  origin_->Configure({{"path", "/s3.bin"}, {"emulate", "s3"}});
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {"--block-size", "32K", "--max-readahead", "2M", "--cache-size", "16M"}));
+  std::vector<std::string> files = {"big.bin", "big.bin", "big.bin", "a.bin", "d.bin", "keep.bin", "s3.bin", "s3.bin"};
+  std::map<std::string, std::string> sources = {{"big.bin", "big.bin"}, {"a.bin", "tree/a.bin"},
+                                                {"d.bin", "tree/d.bin"}, {"keep.bin", "keep.bin"},
+                                                {"s3.bin", "s3.bin"}};
+  std::string script = "cd '" + mp_ + "' || exit 9\n";
+  for (std::size_t i = 0; i < files.size(); ++i) script += "md5sum " + files[i] + " > '" + tmp_.Path("m" + std::to_string(i)) + "' &\n";
+  script += "fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail\n";
+  RunResult r = Bash(script, 120);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    auto f = Fields(ReadFile(tmp_.Path("m" + std::to_string(i))));
+    ASSERT_EQ(f.size(), 2u) << i;
+    EXPECT_EQ(f[0], FileMd5Hex(Src(sources[files[i]]))) << files[i] << " (reader " << i << ")";
+  }
+  EXPECT_EQ(Xattr(Mp("s3.bin"), "user.getmfs.verified").value_or("?"), "verified");
+}
+
+TEST_F(MountTest, FileLargerThanTheCacheIsReadAndVerified) {
+  origin_->Configure({{"path", "/huge.bin"}, {"emulate", "s3"}});
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/huge.bin") + "\n", {"--cache-size", "4M", "--block-size", "64K"}));
+  std::string want = FileMd5Hex(Src("huge.bin"));
+  RunResult md5 = RunProgram({"md5sum", Mp("huge.bin")}, {}, 120);
+  ASSERT_EQ(md5.exit_code, 0) << md5.err;
+  EXPECT_EQ(Fields(md5.out).at(0), want);
+  EXPECT_EQ(Xattr(Mp("huge.bin"), "user.getmfs.verified").value_or("?"), "verified");
+  // A second reader (the page cache may or may not hold it; the block cache cannot).
+  PyRead again = PythonRead(Mp("huge.bin"));
+  EXPECT_TRUE(again.ok) << again.raw;
+  EXPECT_EQ(again.md5, want);
+  // Bounded memory: the cache never claims more than --cache-size.
+  RunResult status = RunProgram({kBinary, "status", mp_, "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto json = nlohmann::json::parse(status.out);
+  EXPECT_LE(json["cache"]["capacity"].get<std::uint64_t>(), 4 * kMiB);
+  EXPECT_LE(json["cache"]["used"].get<std::uint64_t>(), 4 * kMiB);
+  EXPECT_GT(json["cache"]["evictions"].get<std::uint64_t>(), 0u);
+}
+
+TEST_F(MountTest, LsShowsSizesFromTheManifestAndFromProbing) {
+  std::string manifest = origin_->Url("/big.bin") + " given/big.bin size=" + std::to_string(6 * kMiB + 4321) + "\n" +
+                         origin_->Url("/tree/sub/b.bin") + " probed/b.bin\n" + origin_->Url("/tree/sub/deep/c.txt") +
+                         " probed/deeper/c.txt\n" + origin_->Url("/gcs.bin") + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest));
+  RunResult ls = RunProgram({"ls", "-lR", mp_});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  std::map<std::string, std::string> sizes;   // name -> size column
+  for (const auto& line : Lines(ls.out)) {
+    auto f = Fields(line);
+    if (f.size() >= 9 && f[0].size() == 10 && f[0][0] == '-') sizes[f.back()] = f[4];
+  }
+  EXPECT_EQ(sizes["big.bin"], std::to_string(6 * kMiB + 4321)) << ls.out;
+  EXPECT_EQ(sizes["b.bin"], "300000") << ls.out;
+  EXPECT_EQ(sizes["c.txt"], "10") << ls.out;
+  EXPECT_EQ(sizes["gcs.bin"], std::to_string(2 * kMiB + 3)) << ls.out;
+  EXPECT_EQ(sizes.size(), 4u) << ls.out;
+  EXPECT_FALSE(Contains(ls.out, ".getmfs-status")) << "the status file must stay hidden:\n" << ls.out;
+  RunResult stat = RunProgram({"stat", "-c", "%s %F %A", Mp("probed/deeper/c.txt"), Mp("probed")});
+  EXPECT_EQ(stat.out, "10 regular file -r--r--r--\n0 directory dr-xr-xr-x\n") << stat.err;
+}
+
+TEST_F(MountTest, EmptyObjectsAndPercentEncodedNames) {
+  origin_->Configure({{"path", "/empty.bin"}, {"emulate", "gcs"}});
+  std::string manifest = origin_->Url("/empty.bin") + " probed-empty.bin\n" + origin_->Url("/empty.bin") +
+                         " sized-empty.bin size=0\n" + origin_->Url("/names/hello%20world.bin") + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest));
+  RunResult stat = RunProgram({"stat", "-c", "%s %n", Mp("probed-empty.bin"), Mp("sized-empty.bin"),
+                               Mp("hello world.bin")});
+  EXPECT_EQ(stat.out, "0 " + Mp("probed-empty.bin") + "\n0 " + Mp("sized-empty.bin") + "\n4321 " +
+                          Mp("hello world.bin") + "\n")
+      << stat.err;
+  for (const std::string name : {"probed-empty.bin", "sized-empty.bin"}) {
+    PyRead r = PythonRead(Mp(name));
+    EXPECT_TRUE(r.ok) << name << ": " << r.raw;
+    EXPECT_EQ(r.md5, Md5Hex("")) << name;
+  }
+  PyRead named = PythonRead(Mp("hello world.bin"));
+  EXPECT_EQ(named.md5, FileMd5Hex(Src("names/hello world.bin"))) << named.raw;
+}
+
+TEST_F(MountTest, XattrsShowChecksumVerdictAndRedactedUrl) {
+  origin_->Configure({{{"path", "/s3.bin"}, {"emulate", "s3"}}, {{"path", "/gcs.bin"}, {"emulate", "gcs"}}});
+  std::string presigned = origin_->Presign("/s3.bin", 600, "s3");
+  ASSERT_TRUE(Contains(presigned, "X-Amz-Signature=")) << presigned;
+  std::string manifest = presigned + " s3.bin\n" + origin_->Url("/gcs.bin") + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest));
+  std::string s3 = Mp("s3.bin"), gcs = Mp("gcs.bin");
+  EXPECT_EQ(Xattr(s3, "user.getmfs.verified").value_or("?"), "pending");
+  EXPECT_EQ(Xattr(s3, "user.getmfs.url").value_or("?"), origin_->Url("/s3.bin"));
+  PyRead r = PythonRead(s3);
+  ASSERT_TRUE(r.ok) << r.raw;
+  EXPECT_EQ(r.md5, FileMd5Hex(Src("s3.bin")));
+  EXPECT_EQ(Xattr(s3, "user.getmfs.verified").value_or("?"), "verified");
+  std::string checksum = Xattr(s3, "user.getmfs.checksum").value_or("?");
+  EXPECT_TRUE(Contains(checksum, FileMd5Hex(Src("s3.bin")))) << checksum;
+  PyRead g = PythonRead(gcs);
+  ASSERT_TRUE(g.ok) << g.raw;
+  EXPECT_EQ(Xattr(gcs, "user.getmfs.verified").value_or("?"), "verified");
+  EXPECT_TRUE(Contains(Xattr(gcs, "user.getmfs.checksum").value_or("?"), "crc32c"));
+  // getfattr lists the same attributes, and no signature anywhere.
+  RunResult dump = RunProgram({"getfattr", "-d", "-m", "^user\\.", s3});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_TRUE(Contains(dump.out, "user.getmfs.checksum=")) << dump.out;
+  EXPECT_TRUE(Contains(dump.out, "user.getmfs.verified=\"verified\"")) << dump.out;
+  EXPECT_TRUE(Contains(dump.out, "user.getmfs.url=\"" + origin_->Url("/s3.bin") + "\"")) << dump.out;
+  EXPECT_FALSE(Contains(dump.out, "X-Amz")) << dump.out;
+  EXPECT_FALSE(Contains(Log(), "X-Amz-Signature")) << "a query string reached the log";
+  // The root answers the daemon's pid.
+  pid_t pid = DaemonPid();
+  EXPECT_GT(pid, 1);
+  EXPECT_EQ(kill(pid, 0), 0);
+  EXPECT_EQ(Xattr(s3, "user.getmfs.nonexistent"), std::nullopt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors, by the errno the reader sees
+
+TEST_F(MountTest, CorruptS3AndGcsBodiesFailWithEioNeverCleanEof) {
+  origin_->Configure({{{"path", "/s3.bin"}, {"emulate", "s3"}, {"faults", {{{"type", "corrupt"}, {"offset", 1536 * 1024}}}}},
+                      {{"path", "/gcs.bin"}, {"emulate", "gcs"}, {"faults", {{{"type", "corrupt"}, {"offset", 2 * kMiB + 2}}}}}});
+  std::string manifest = origin_->Url("/s3.bin") + "\n" + origin_->Url("/gcs.bin") + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {"--block-size", "64K"}, 5));
+  for (const std::string name : {"s3.bin", "gcs.bin"}) {
+    SCOPED_TRACE(name);
+    RunResult cat = Bash("cat '" + Mp(name) + "' > /dev/null");
+    EXPECT_NE(cat.exit_code, 0);
+    EXPECT_TRUE(Contains(cat.err, "Input/output error")) << cat.err;
+    EXPECT_EQ(Xattr(Mp(name), "user.getmfs.verified").value_or("?"), "failed");
+    RunResult cp = RunProgram({"cp", Mp(name), tmp_.Path(name)});
+    EXPECT_NE(cp.exit_code, 0);
+    EXPECT_TRUE(Contains(cp.err, "Input/output error")) << cp.err;
+    PyRead r = PythonRead(Mp(name));
+    EXPECT_FALSE(r.ok) << r.raw;
+    EXPECT_EQ(r.error_number, EIO) << r.raw;
+  }
+  RunResult status = RunProgram({kBinary, "status", mp_});
+  EXPECT_TRUE(Contains(status.out, "failed")) << status.out;
+}
+
+TEST_F(MountTest, ExpiredSignatureGivesEkeyexpiredAndTellsToReload) {
+  std::string expired = origin_->Presign("/big.bin", 60, "s3", "20200101T000000Z");
+  std::string expired_gcs = origin_->Presign("/gcs.bin", 60, "gcs", "20200101T000000Z");
+  std::string manifest = expired + " sized.bin size=" + std::to_string(6 * kMiB + 4321) + "\n" + expired +
+                         " probed.bin\n" + expired_gcs + " gcs.bin size=" + std::to_string(2 * kMiB + 3) + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {}, 5));
+  for (const std::string name : {"sized.bin", "probed.bin", "gcs.bin"}) {
+    PyRead r = PythonRead(Mp(name));
+    EXPECT_EQ(r.error_number, EKEYEXPIRED) << name << ": " << r.raw;
+    EXPECT_EQ(r.message, "Key has expired") << name;
+  }
+  RunResult cat = RunProgram({"cat", Mp("sized.bin")});
+  EXPECT_NE(cat.exit_code, 0);
+  EXPECT_TRUE(Contains(cat.err, "Key has expired")) << cat.err;
+  std::string log = Log();
+  EXPECT_TRUE(Contains(log, "expired")) << log;
+  EXPECT_TRUE(Contains(log, "getmfs reload")) << log;
+  EXPECT_TRUE(Contains(log, "refresh")) << log;
+  EXPECT_FALSE(Contains(log, "X-Amz-Signature")) << log;
+  EXPECT_FALSE(Contains(log, "X-Goog-Signature")) << log;
+}
+
+TEST_F(MountTest, BadSignatureGivesEacces) {
+  std::string url = origin_->Presign("/big.bin", 600, "s3");
+  ASSERT_FALSE(url.empty());
+  url.back() = url.back() == '0' ? '1' : '0';   // the signature's last hex digit
+  std::string manifest = url + " sized.bin size=" + std::to_string(6 * kMiB + 4321) + "\n" + url + " probed.bin\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {}, 5));
+  for (const std::string name : {"sized.bin", "probed.bin"}) {
+    PyRead r = PythonRead(Mp(name));
+    EXPECT_EQ(r.error_number, EACCES) << name << ": " << r.raw;
+  }
+  EXPECT_GE(origin_->PathStats("/big.bin")["statuses"].value("403", 0), 1);
+}
+
+TEST_F(MountTest, ObjectChangedAfterTheProbeGivesEstale) {
+  origin_->Configure({{"path", "/fault.bin"}, {"emulate", "s3"}, {"faults", {{{"type", "change"}, {"after", 1}}}}});
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/fault.bin") + "\n", {}, 5));
+  // The probe (the first request) saw the old version.
+  RunResult stat = RunProgram({"stat", "-c", "%s", Mp("fault.bin")});
+  EXPECT_EQ(stat.out, std::to_string(2 * kMiB + 5) + "\n");
+  PyRead r = PythonRead(Mp("fault.bin"));
+  EXPECT_EQ(r.error_number, ESTALE) << r.raw;
+  EXPECT_LT(r.seconds, 10);
+  EXPECT_GE(origin_->PathStats("/fault.bin")["if_match"].get<int>(), 1);
+}
+
+TEST_F(MountTest, ObjectVanishedAfterTheProbeGivesEstale) {
+  origin_->Configure({{"path", "/fault.bin"}, {"faults", {{{"type", "vanish"}, {"after", 1}}}}});
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/fault.bin") + "\n", {}, 5));
+  RunResult stat = RunProgram({"stat", "-c", "%s", Mp("fault.bin")});
+  EXPECT_EQ(stat.out, std::to_string(2 * kMiB + 5) + "\n");
+  PyRead r = PythonRead(Mp("fault.bin"));
+  EXPECT_EQ(r.error_number, ESTALE) << r.raw;
+  EXPECT_LT(r.seconds, 10);
+}
+
+TEST_F(MountTest, ServerDownGivesEioWithinTheTimeout) {
+  auto origin = Origin::Start(data_->path());
+  std::string manifest = origin->Url("/big.bin") + " big.bin size=" + std::to_string(6 * kMiB + 4321) + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {}, 5));
+  origin.reset();   // stops the server: connections are refused from now on
+  PyRead r = PythonRead(Mp("big.bin"), 60);
+  EXPECT_EQ(r.error_number, EIO) << r.raw;
+  // The kernel re-issues a failed read-ahead as a plain read, and each FUSE read gets the
+  // whole --timeout again: up to twice the timeout (reported; ideally within one).
+  EXPECT_LE(r.seconds, 2 * 5 + 2) << "the read must fail within the timeout, not hang";
+}
+
+TEST_F(MountTest, TruncatedBodiesEndInEioOrEtimedoutWithinTwiceTheTimeout) {
+  origin_->Configure({{"path", "/fault.bin"}, {"faults", {{{"type", "short"}, {"after_bytes", 1000}}}}});
+  std::string manifest = origin_->Url("/fault.bin") + " fault.bin size=" + std::to_string(2 * kMiB + 5) + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {}, 5));
+  PyRead r = PythonRead(Mp("fault.bin"), 60);
+  EXPECT_FALSE(r.ok) << r.raw;
+  EXPECT_TRUE(r.error_number == EIO || r.error_number == ETIMEDOUT) << r.raw;
+  EXPECT_LE(r.seconds, 2 * 5 + 2) << r.raw;
+  EXPECT_GE(origin_->PathStats("/fault.bin")["requests"].get<int>(), 2) << "no retry was made";
+}
+
+TEST_F(MountTest, SlowServerPastTheTimeoutGivesEtimedout) {
+  origin_->Configure({{"path", "/fault.bin"}, {"faults", {{{"type", "delay"}, {"seconds", 30}, {"after", 1}}}}});
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/fault.bin") + "\n", {}, 4));
+  RunResult stat = RunProgram({"stat", "-c", "%s", Mp("fault.bin")});   // the probe was quick
+  EXPECT_EQ(stat.out, std::to_string(2 * kMiB + 5) + "\n");
+  PyRead r = PythonRead(Mp("fault.bin"), 60);
+  EXPECT_EQ(r.error_number, ETIMEDOUT) << r.raw;
+  EXPECT_GE(r.seconds, 2) << r.raw;
+  EXPECT_LE(r.seconds, 2 * 4 + 2) << r.raw;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read-only
+
+TEST_F(MountTest, EveryWriteFailsWithErofsAndChangesNothing) {
+  std::string manifest = origin_->Url("/tree/sub/b.bin") + " dir/b.bin\n" + origin_->Url("/tree/sub/deep/c.txt") + " c.txt\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest));
+  RunResult before = Bash("cd '" + mp_ + "' && ls -lR && md5sum dir/b.bin c.txt");
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  // The shell's view: each command fails and says why.
+  std::vector<std::string> commands = {"touch new.txt", "touch c.txt", "echo x > c.txt", "echo x >> c.txt",
+                                       "mkdir newdir", "rm -f c.txt", "rmdir dir", "mv c.txt d.txt",
+                                       "setfattr -n user.x -v 1 c.txt", "ln -s c.txt link", "chmod 0777 c.txt",
+                                       "truncate -s 0 c.txt"};
+  for (const auto& command : commands) {
+    RunResult r = Bash("cd '" + mp_ + "' && " + command);
+    EXPECT_NE(r.exit_code, 0) << command;
+    EXPECT_TRUE(Contains(r.err, "Read-only file system")) << command << ": " << r.err;
+  }
+  // The system calls' view: EROFS each time.
+  static const char* kScript = R"PY(
+import os, sys
+os.chdir(sys.argv[1])
+ops = {
+  "open_w": lambda: os.open("c.txt", os.O_WRONLY),
+  "open_rw": lambda: os.open("c.txt", os.O_RDWR),
+  "open_trunc": lambda: os.open("c.txt", os.O_RDONLY | os.O_TRUNC),
+  "create": lambda: os.open("n.txt", os.O_WRONLY | os.O_CREAT, 0o644),
+  "mkdir": lambda: os.mkdir("d2"),
+  "unlink": lambda: os.unlink("c.txt"),
+  "rmdir": lambda: os.rmdir("dir"),
+  "rename": lambda: os.rename("c.txt", "dir/c.txt"),
+  "setxattr": lambda: os.setxattr("c.txt", "user.getmfs.verified", b"verified"),
+  "removexattr": lambda: os.removexattr("c.txt", "user.getmfs.url"),
+  "chmod": lambda: os.chmod("c.txt", 0o666),
+  "utime": lambda: os.utime("c.txt", (0, 0)),
+  "truncate": lambda: os.truncate("c.txt", 0),
+  "symlink": lambda: os.symlink("c.txt", "l"),
+  "link": lambda: os.link("c.txt", "h"),
+  "mknod": lambda: os.mkfifo("fifo"),
+}
+for name, op in ops.items():
+    try:
+        op()
+        print(name, "SUCCEEDED")
+    except OSError as e:
+        print(name, e.errno)
+)PY";
+  RunResult py = RunProgram({"python3", "-c", kScript, mp_});
+  ASSERT_EQ(py.exit_code, 0) << py.err;
+  auto lines = Lines(py.out);
+  EXPECT_EQ(lines.size(), 16u) << py.out;
+  for (const auto& line : lines) {
+    auto f = Fields(line);
+    ASSERT_EQ(f.size(), 2u) << line;
+    EXPECT_EQ(f[1], std::to_string(EROFS)) << f[0];
+  }
+  RunResult after = Bash("cd '" + mp_ + "' && ls -lR && md5sum dir/b.bin c.txt");
+  EXPECT_EQ(after.out, before.out);
+  EXPECT_EQ(Xattr(Mp("c.txt"), "user.getmfs.url").value_or("?"), origin_->Url("/tree/sub/deep/c.txt"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mount failures
+
+TEST_F(MountTest, BadManifestNamesFileAndLineAndMountsNothing) {
+  WriteFile(manifest_, origin_->Url("/big.bin") + "\n" + origin_->Url("/gcs.bin") + " gcs.bin colour=blue\n");
+  RunResult r = MountCommand({}, 10);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, manifest_ + ":2")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "colour")) << r.err;
+  EXPECT_FALSE(IsMounted(mp_));
+  // A duplicate PATH names both lines.
+  WriteFile(manifest_, origin_->Url("/big.bin") + " x.bin\n# comment\n" + origin_->Url("/gcs.bin") + " x.bin\n");
+  r = MountCommand({}, 10);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, "3")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "1")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "x.bin")) << r.err;
+  EXPECT_FALSE(IsMounted(mp_));
+  // A malformed checksum.
+  WriteFile(manifest_, origin_->Url("/big.bin") + " md5=xyz\n");
+  r = MountCommand({}, 10);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, manifest_ + ":1")) << r.err;
+  EXPECT_FALSE(IsMounted(mp_));
+  RunResult ls = RunProgram({"ls", "-A", mp_});
+  EXPECT_EQ(ls.out, "");
+}
+
+TEST_F(MountTest, MissingMountpointFailsWithAClearMessage) {
+  WriteFile(manifest_, origin_->Url("/big.bin") + "\n");
+  std::string missing = tmp_.Path("does-not-exist");
+  RunResult r = RunProgram({kBinary, "mount", manifest_, missing, "--log-file", log_}, kEnv, 30);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, missing)) << r.err;
+  EXPECT_TRUE(Contains(r.err, "not a directory") || Contains(r.err, "does not exist") ||
+              Contains(r.err, "No such file"))
+      << r.err;
+  EXPECT_FALSE(IsMounted(missing));
+  // A missing manifest, too.
+  r = RunProgram({kBinary, "mount", tmp_.Path("nope.txt"), mp_}, kEnv, 30);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, "nope.txt")) << r.err;
+  EXPECT_FALSE(IsMounted(mp_));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reload
+
+// The manifest of the reload tests: keep.bin, gone.bin and other.bin, presigned.
+std::string FirstReloadManifest(Origin& origin) {
+  return origin.Presign("/keep.bin", 600) + " keep.bin\n" + origin.Presign("/gone.bin", 600) + " gone.bin\n" +
+         origin.Presign("/other.bin", 600) + " sub/other.bin\n";
+}
+
+// Fresh URLs: keep.bin now points at a copy of the same bytes elsewhere (so its redacted URL
+// changes), gone.bin is removed, new.bin appears.
+std::string SecondReloadManifest(Origin& origin) {
+  return origin.Presign("/reload/keep-copy.bin", 700) + " keep.bin\n" + origin.Presign("/other.bin", 700) +
+         " sub/other.bin\n" + origin.Presign("/new.bin", 700) + " sub/new.bin\n";
+}
+
+// A python reader that opens the file, reads the first MiB, says "READY", waits for a line
+// on stdin, reads the rest and prints the MD5 (or the errno).
+std::unique_ptr<ChildProcess> StartSlowReader(const std::string& path) {
+  static const char* kScript = R"PY(
+import sys, hashlib
+try:
+    f = open(sys.argv[1], 'rb')
+    h = hashlib.md5()
+    h.update(f.read(1 << 20))
+    print("READY", flush=True)
+    sys.stdin.readline()
+    while True:
+        b = f.read(1 << 16)
+        if not b:
+            break
+        h.update(b)
+    print("MD5", h.hexdigest(), flush=True)
+except OSError as e:
+    print("ERR", e.errno, flush=True)
+)PY";
+  return ChildProcess::Start({"python3", "-u", "-c", kScript, path});
+}
+
+class ReloadTest : public MountTest {
+ protected:
+  void CheckReloaded(ChildProcess& reader) {
+    // The open reader finishes with the right bytes.
+    ASSERT_TRUE(reader.WriteStdin("go\n"));
+    auto line = reader.ReadLine(60);
+    ASSERT_TRUE(line.has_value()) << reader.Stderr();
+    EXPECT_EQ(*line, "MD5 " + FileMd5Hex(Src("keep.bin"))) << reader.Stderr();
+    // The new path is there, the removed one gone.
+    RunResult ls = Bash("cd '" + mp_ + "' && ls -R");
+    EXPECT_TRUE(WaitFor([&] { return access(Mp("sub/new.bin").c_str(), F_OK) == 0; }, 5));
+    EXPECT_NE(access(Mp("gone.bin").c_str(), F_OK), 0) << "gone.bin is still there";
+    EXPECT_EQ(errno, ENOENT);
+    EXPECT_FALSE(Contains(ls.out, "gone.bin")) << ls.out;
+    EXPECT_TRUE(Contains(ls.out, "new.bin")) << ls.out;
+    PyRead n = PythonRead(Mp("sub/new.bin"));
+    EXPECT_EQ(n.md5, FileMd5Hex(Src("new.bin"))) << n.raw;
+    PyRead o = PythonRead(Mp("sub/other.bin"));
+    EXPECT_EQ(o.md5, FileMd5Hex(Src("other.bin"))) << o.raw;
+    EXPECT_EQ(Xattr(Mp("keep.bin"), "user.getmfs.url").value_or("?"), origin_->Url("/reload/keep-copy.bin"));
+    // A new open of keep.bin reads the right bytes too.
+    PyRead k = PythonRead(Mp("keep.bin"));
+    EXPECT_EQ(k.md5, FileMd5Hex(Src("keep.bin"))) << k.raw;
+    EXPECT_EQ(Xattr(mp_, "user.getmfs.generation").value_or("?"), "2");
+    EXPECT_FALSE(Contains(Log(), "X-Amz-Signature"));
+  }
+};
+
+TEST_F(ReloadTest, ReloadCommandSwapsUrlsWhileAReaderKeepsReading) {
+  ASSERT_NO_FATAL_FAILURE(Mount(FirstReloadManifest(*origin_), {"--block-size", "64K", "--max-readahead", "1M"}));
+  EXPECT_EQ(Xattr(Mp("keep.bin"), "user.getmfs.url").value_or("?"), origin_->Url("/keep.bin"));
+  auto reader = StartSlowReader(Mp("keep.bin"));
+  auto ready = reader->ReadLine(60);
+  ASSERT_EQ(ready.value_or("(none)"), "READY") << reader->Stderr();
+  ASSERT_EQ(access(Mp("gone.bin").c_str(), F_OK), 0);
+  // A bad manifest first: the reload fails and the mount stays as it was.
+  WriteFile(manifest_, origin_->Presign("/new.bin", 600) + " new.bin bogus=1\n");
+  RunResult bad = RunProgram({kBinary, "reload", mp_}, {}, 30);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(Contains(bad.err, "bogus")) << bad.err;
+  EXPECT_TRUE(Contains(bad.err, ":1")) << bad.err;
+  EXPECT_EQ(access(Mp("gone.bin").c_str(), F_OK), 0);
+  EXPECT_NE(access(Mp("new.bin").c_str(), F_OK), 0);
+  EXPECT_EQ(Xattr(mp_, "user.getmfs.generation").value_or("?"), "1");
+  PyRead gone = PythonRead(Mp("gone.bin"));
+  EXPECT_EQ(gone.md5, FileMd5Hex(Src("gone.bin"))) << gone.raw;
+  // Now the good one.
+  WriteFile(manifest_, SecondReloadManifest(*origin_));
+  RunResult r = RunProgram({kBinary, "reload", mp_}, {}, 30);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_EQ(Xattr(mp_, "user.getmfs.reload_error").value_or("?"), "");
+  CheckReloaded(*reader);
+  EXPECT_GE(origin_->PathStats("/reload/keep-copy.bin")["requests"].get<int>(), 1);
+}
+
+TEST_F(ReloadTest, SighupReloadsToo) {
+  ASSERT_NO_FATAL_FAILURE(Mount(FirstReloadManifest(*origin_), {"--block-size", "64K", "--max-readahead", "1M"}));
+  auto reader = StartSlowReader(Mp("keep.bin"));
+  ASSERT_EQ(reader->ReadLine(60).value_or("(none)"), "READY") << reader->Stderr();
+  pid_t pid = DaemonPid();
+  ASSERT_GT(pid, 1);
+  WriteFile(manifest_, SecondReloadManifest(*origin_));
+  RunResult hup = RunProgram({"kill", "-HUP", std::to_string(pid)});
+  ASSERT_EQ(hup.exit_code, 0) << hup.err;
+  EXPECT_TRUE(WaitFor([&] { return Xattr(mp_, "user.getmfs.reloads").value_or("") == "1"; }, 10));
+  EXPECT_TRUE(IsMounted(mp_)) << "SIGHUP must not end the session";
+  CheckReloaded(*reader);
+}
+
+TEST_F(ReloadTest, AFileOpenedButNotYetReadSurvivesAReloadToTheSameObject) {
+  ASSERT_NO_FATAL_FAILURE(Mount(FirstReloadManifest(*origin_)));
+  // Keep keep.bin open without reading it.
+  auto holder = ChildProcess::Start(
+      {"python3", "-u", "-c",
+       "import sys,hashlib\nf=open(sys.argv[1],'rb')\nprint('OPEN',flush=True)\nsys.stdin.readline()\n"
+       "try:\n  print('MD5',hashlib.md5(f.read()).hexdigest(),flush=True)\nexcept OSError as e:\n  print('ERR',e.errno,flush=True)\n",
+       Mp("keep.bin")});
+  ASSERT_EQ(holder->ReadLine(30).value_or("(none)"), "OPEN") << holder->Stderr();
+  WriteFile(manifest_, SecondReloadManifest(*origin_));
+  RunResult r = RunProgram({kBinary, "reload", mp_}, {}, 30);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(holder->WriteStdin("go\n"));
+  auto line = holder->ReadLine(60);
+  EXPECT_EQ(line.value_or("(none)"), "MD5 " + FileMd5Hex(Src("keep.bin")))
+      << "an open handle of an unchanged object must keep working across a reload";
+}
+
+TEST_F(ReloadTest, APathPointedAtAnotherObjectShowsTheNewBytes) {
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Presign("/tree/a.bin", 600) + " x.bin\n"));
+  PyRead before = PythonRead(Mp("x.bin"));   // fills the kernel's page cache too
+  ASSERT_EQ(before.md5, FileMd5Hex(Src("tree/a.bin"))) << before.raw;
+  WriteFile(manifest_, origin_->Presign("/tree/d.bin", 600) + " x.bin\n");
+  RunResult r = RunProgram({kBinary, "reload", mp_}, {}, 30);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  RunResult stat = RunProgram({"stat", "-c", "%s", Mp("x.bin")});
+  EXPECT_EQ(stat.out, std::to_string(2 * kMiB) + "\n");
+  PyRead after = PythonRead(Mp("x.bin"));
+  EXPECT_EQ(after.md5, FileMd5Hex(Src("tree/d.bin"))) << after.raw;
+  RunResult md5 = RunProgram({"md5sum", Mp("x.bin")});
+  EXPECT_EQ(Fields(md5.out).at(0), FileMd5Hex(Src("tree/d.bin")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unmounting
+
+TEST_F(MountTest, UnmountIsRefusedWhileBusyAndLazyDetaches) {
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/big.bin") + "\n"));
+  pid_t pid = DaemonPid();
+  ASSERT_GT(pid, 1);
+  auto holder = ChildProcess::Start(
+      {"bash", "-c", "exec 3<'" + Mp("big.bin") + "' || exit 1; echo OPEN; read line; md5sum <&3"});
+  ASSERT_EQ(holder->ReadLine(30).value_or("(none)"), "OPEN") << holder->Stderr();
+  RunResult busy = RunProgram({kBinary, "unmount", mp_}, {}, 30);
+  EXPECT_NE(busy.exit_code, 0);
+  EXPECT_TRUE(Contains(busy.err, "busy")) << busy.err;
+  EXPECT_TRUE(IsMounted(mp_));
+  RunResult lazy = RunProgram({kBinary, "unmount", "--lazy", mp_}, {}, 30);
+  EXPECT_EQ(lazy.exit_code, 0) << lazy.err;
+  EXPECT_FALSE(IsMounted(mp_));
+  // The open file still reads the right bytes; the daemon exits once it is closed.
+  ASSERT_TRUE(holder->WriteStdin("go\n"));
+  auto line = holder->ReadLine(60);
+  EXPECT_EQ(Fields(line.value_or("")).size() >= 1 ? Fields(*line)[0] : "", FileMd5Hex(Src("big.bin")));
+  EXPECT_EQ(holder->Wait(10).value_or(-100), 0);
+  EXPECT_TRUE(WaitFor([&] { return kill(pid, 0) != 0; }, 10)) << "the daemon did not exit after the lazy unmount";
+}
+
+TEST_F(MountTest, KilledDaemonIsUnmountedAutomatically) {
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/big.bin") + "\n"));
+  pid_t pid = DaemonPid();
+  ASSERT_GT(pid, 1);
+  PyRead r = PythonRead(Mp("big.bin"));
+  ASSERT_TRUE(r.ok) << r.raw;
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  EXPECT_TRUE(WaitFor([&] { return !IsMounted(mp_); }, 5)) << "auto_unmount did not remove the mount";
+  RunResult ls = RunProgram({"ls", mp_}, {}, 10);
+  EXPECT_FALSE(Contains(ls.err, "Transport endpoint is not connected")) << ls.err;
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_EQ(ls.out, "");
+}
+
+TEST_F(MountTest, UnmountWaitsForTheDaemonAndTheMountpointIsReusable) {
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/tree/a.bin") + "\n"));
+  pid_t pid = DaemonPid();
+  RunResult r = RunProgram({kBinary, "unmount", mp_}, {}, 30);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(IsMounted(mp_));
+  EXPECT_NE(kill(pid, 0), 0) << "the daemon is still running after unmount";
+  // The same mountpoint again, right away.
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/tree/d.bin") + "\n"));
+  EXPECT_EQ(PythonRead(Mp("d.bin")).md5, FileMd5Hex(Src("tree/d.bin")));
+  RunResult not_mounted = RunProgram({kBinary, "unmount", tmp_.path()}, {}, 30);
+  EXPECT_NE(not_mounted.exit_code, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status
+
+TEST_F(MountTest, StatusListsEveryFileAndJsonParses) {
+  origin_->Configure({{"path", "/s3.bin"}, {"emulate", "s3"}});
+  std::string manifest = origin_->Url("/s3.bin") + "\n" + origin_->Url("/tree/a.bin") + " t/a.bin\n" +
+                         origin_->Url("/tree/sub/b.bin") + " t/sub/b.bin size=300000\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest));
+  PyRead r = PythonRead(Mp("s3.bin"));
+  ASSERT_TRUE(r.ok) << r.raw;
+  RunResult text = RunProgram({kBinary, "status", mp_});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  std::map<std::string, std::vector<std::string>> rows;
+  for (const auto& line : Lines(text.out)) {
+    auto f = Fields(line);
+    if (!f.empty()) rows[f[0]] = f;
+  }
+  ASSERT_TRUE(rows.count("s3.bin")) << text.out;
+  ASSERT_TRUE(rows.count("t/a.bin")) << text.out;
+  ASSERT_TRUE(rows.count("t/sub/b.bin")) << text.out;
+  EXPECT_TRUE(Contains(text.out, "verified")) << text.out;
+  RunResult json_run = RunProgram({kBinary, "status", "--json", mp_});
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.err;
+  auto json = nlohmann::json::parse(json_run.out, nullptr, false);
+  ASSERT_FALSE(json.is_discarded()) << json_run.out;
+  ASSERT_EQ(json["files"].size(), 3u);
+  std::map<std::string, nlohmann::json> files;
+  for (const auto& f : json["files"]) files[f["path"].get<std::string>()] = f;
+  EXPECT_EQ(files["s3.bin"]["state"], "verified");
+  EXPECT_EQ(files["s3.bin"]["size"], 3 * kMiB + 7);
+  EXPECT_GE(files["s3.bin"]["bytes_fetched"].get<std::uint64_t>(), 3 * kMiB + 7);
+  EXPECT_EQ(files["t/sub/b.bin"]["size"], 300000);
+  EXPECT_EQ(files["t/sub/b.bin"]["bytes_fetched"], 0);
+  EXPECT_NE(files["t/sub/b.bin"]["state"], "verified");
+  EXPECT_EQ(json["pid"].get<int>(), DaemonPid());
+  EXPECT_EQ(json["totals"]["files"], 3);
+  EXPECT_FALSE(Contains(json_run.out, "X-Amz"));
+  RunResult none = RunProgram({kBinary, "status", tmp_.path()});
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_TRUE(Contains(none.err, "not a getmfs mount")) << none.err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real web server
+
+TEST_F(MountTest, FileServedByNginx) {
+  auto nginx = Nginx::Start(data_->path());
+  std::string manifest = nginx->Url("/big.bin") + "\n" + nginx->Url("/tree/sub/b.bin") + " b.bin\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {"--block-size", "32K", "--max-readahead", "1M"}));
+  RunResult md5 = RunProgram({"md5sum", Mp("big.bin"), Mp("b.bin")});
+  ASSERT_EQ(md5.exit_code, 0) << md5.err;
+  auto lines = Lines(md5.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(Fields(lines[0])[0], FileMd5Hex(Src("big.bin")));
+  EXPECT_EQ(Fields(lines[1])[0], FileMd5Hex(Src("tree/sub/b.bin")));
+  RunResult stat = RunProgram({"stat", "-c", "%s", Mp("big.bin")});
+  EXPECT_EQ(stat.out, std::to_string(6 * kMiB + 4321) + "\n");
+}
+
+}  // namespace
+}  // namespace getmfs::testing
