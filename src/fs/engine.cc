@@ -43,8 +43,9 @@ Result<std::shared_ptr<Engine>> Engine::Start(EngineOptions options) {
   int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int workers = options.workers > 0 ? options.workers : cpus;
   pool.workers = std::max(1, std::min(workers, concurrency));
-  // A streaming job is one long transfer; a reader may also have a few queued behind it.
-  pool.concurrency = options.concurrency ? concurrency : 64;
+  // In the streaming modes each reader has one long GET; the limit only guards against
+  // runaway numbers of readers (and lets a random read through beside a paused stream).
+  pool.concurrency = concurrency <= 1 ? 64 : concurrency;
   pool.worker_path = options.worker_path.empty() ? worker::DefaultWorkerPath() : options.worker_path;
   pool.cache_fd = engine->cache_->fd();
   pool.region = engine->cache_->SlotData(0);

@@ -290,8 +290,16 @@ Result<std::uint64_t> FileSystem::Open(std::uint64_t ino, int flags) {
 }
 
 void FileSystem::Release(std::uint64_t handle) {
-  std::scoped_lock lock(mu_);
-  handles_.erase(handle);
+  std::shared_ptr<Handle> h;
+  {
+    std::scoped_lock lock(mu_);
+    auto it = handles_.find(handle);
+    if (it == handles_.end()) return;
+    h = it->second;
+    handles_.erase(it);
+  }
+  std::scoped_lock lock(h->mu);
+  if (h->stream_job != 0) engine_->pool().Cancel(h->stream_job);
 }
 
 Status FileSystem::Ready(RemoteObject& object, Deadline deadline) {
@@ -336,6 +344,7 @@ void FileSystem::Fetch(const std::shared_ptr<RemoteObject>& object, std::uint64_
     job.first_block = run_first;
     job.slots = run;
     job.arrived.assign(run.size(), false);
+    job.scratch.assign(run.size(), false);
     std::scoped_lock lock(jobs_mu_);
     std::uint64_t id = engine_->pool().Submit(std::move(spec), this);
     jobs_[id] = std::move(job);
@@ -359,6 +368,7 @@ void FileSystem::Fetch(const std::shared_ptr<RemoteObject>& object, std::uint64_
 void FileSystem::OnBlock(std::uint64_t job, std::uint64_t index, std::uint32_t crc32c) {
   std::shared_ptr<RemoteObject> object;
   int slot;
+  bool scratch;
   {
     std::scoped_lock lock(jobs_mu_);
     auto it = jobs_.find(job);
@@ -368,8 +378,14 @@ void FileSystem::OnBlock(std::uint64_t job, std::uint64_t index, std::uint32_t c
     it->second.arrived[i] = true;
     object = it->second.object;
     slot = it->second.slots[i];
+    scratch = it->second.scratch[i];
   }
   auto& cache = engine_->cache();
+  if (scratch) {   // a block the stream passed over that was cached already
+    cache.Abandon(slot);
+    cache.Unpin(slot);
+    return;
+  }
   cache.Fill(slot, static_cast<std::size_t>(object->BlockLength(index)), crc32c);
   auto verdict = object->OnBlockArrived(cache, index, slot, crc32c);
   cache.Unpin(slot);
@@ -389,9 +405,16 @@ void FileSystem::OnDone(std::uint64_t job, const worker::JobResult& result) {
   for (std::size_t i = 0; i < done.slots.size(); ++i) {
     if (done.arrived[i]) bytes += done.object->BlockLength(done.first_block + i);
   }
-  // Record the error before waking the readers of the abandoned blocks.
-  done.object->OnFetchDone(bytes, result.retries, result.error);
-  if (result.error) ReadFailure(*done.object, *result.error);
+  // Record the error before waking the readers of the abandoned blocks. A stream that
+  // broke for a passing reason (say, its connection idled out while the reader paused) is
+  // not a read error: its readers fetch the blocks again one by one.
+  std::optional<Error> error = result.error;
+  if (done.stream && error && (error->kind == ErrorKind::kNetwork || error->kind == ErrorKind::kTimeout)) {
+    LOG(Info) << done.object->path() << ": the streaming GET ended (" << error->message << ")";
+    error.reset();
+  }
+  done.object->OnFetchDone(bytes, result.retries, error);
+  if (error) ReadFailure(*done.object, *error);
   auto& cache = engine_->cache();
   for (std::size_t i = 0; i < done.slots.size(); ++i) {
     if (done.arrived[i]) continue;
@@ -434,6 +457,7 @@ Result<int> FileSystem::WaitBlock(const std::shared_ptr<RemoteObject>& object, s
       job.first_block = index;
       job.slots = {slot};
       job.arrived = {false};
+      job.scratch = {false};
       std::scoped_lock lock(jobs_mu_);
       jobs_[engine_->pool().Submit(std::move(spec), this)] = std::move(job);
     }
@@ -495,6 +519,10 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
     handle.prefetched_until = 0;
     handle.next_offset = end;
   }
+  if (engine_->streaming() && sequential) {
+    Stream(handle, offset, end);
+    return;
+  }
   // What this read needs now: small requests when the access is random.
   Fetch(object, offset / bs, (end - 1) / bs, sequential ? max_blocks : 1);
   if (handle.window == 0) return;
@@ -508,6 +536,82 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
   if (start >= target || (target - start < request && target < object_size)) return;
   Fetch(object, start / bs, (target - 1) / bs, request / bs);
   handle.prefetched_until = target;
+}
+
+void FileSystem::Stream(Handle& handle, std::uint64_t offset, std::uint64_t end) {
+  const auto& object = handle.object;
+  auto& cache = engine_->cache();
+  std::uint64_t bs = object->block_size();
+  std::uint64_t first = offset / bs;
+  std::uint64_t blocks = object->BlockCount();
+  std::uint64_t ahead = std::max<std::uint64_t>(4, handle.window / bs);
+  std::uint64_t until = std::min(blocks, (end + bs - 1) / bs + ahead);
+  bool active;
+  {
+    std::scoped_lock lock(jobs_mu_);
+    active = handle.stream_job != 0 && jobs_.count(handle.stream_job) != 0;
+  }
+  // A reader that jumped past what its stream was given gets a new stream.
+  if (active && first > handle.stream_next) {
+    engine_->pool().Cancel(handle.stream_job);
+    active = false;
+  }
+  std::uint64_t from = active ? handle.stream_next : first;
+  if (!active) {
+    // A new stream starts at the first block not cached yet.
+    for (; from < until; ++from) {
+      int cached = cache.FindPinned({object->cache_id(), from});
+      if (cached < 0) break;
+      cache.Unpin(cached);
+    }
+  }
+  std::vector<worker::BlockTarget> targets;
+  std::vector<int> slots;
+  std::vector<bool> scratch;
+  for (std::uint64_t index = from; index < until; ++index) {
+    auto acquired = cache.AcquirePinned({object->cache_id(), index});
+    bool is_scratch = false;
+    if (acquired.slot >= 0 && !acquired.created) {
+      // Cached already: the stream's bytes for it go to a throw-away slot.
+      cache.Unpin(acquired.slot);
+      acquired = cache.AcquirePinned({UINT64_MAX, ++next_scratch_});
+      is_scratch = true;
+    }
+    if (acquired.slot < 0) break;   // the cache is full: credit more on a later read
+    targets.push_back({cache.SlotOffset(acquired.slot), object->BlockLength(index)});
+    slots.push_back(acquired.slot);
+    scratch.push_back(is_scratch);
+  }
+  if (targets.empty()) return;
+  const std::uint64_t credited = slots.size();
+  std::scoped_lock lock(jobs_mu_);
+  if (active && jobs_.count(handle.stream_job) != 0) {
+    FetchJob& job = jobs_.at(handle.stream_job);
+    job.slots.insert(job.slots.end(), slots.begin(), slots.end());
+    job.scratch.insert(job.scratch.end(), scratch.begin(), scratch.end());
+    job.arrived.resize(job.slots.size(), false);
+    engine_->pool().Credit(handle.stream_job, std::move(targets));
+  } else {
+    worker::JobSpec spec;
+    spec.url = object->url().full();
+    spec.offset = from * bs;
+    spec.length = object->size() - spec.offset;
+    spec.object_size = object->size();
+    spec.if_match = object->etag();
+    spec.first_index = from;
+    spec.targets = std::move(targets);
+    spec.budget_ms = 0;   // lives as long as its reader; connect/low-speed timeouts guard it
+    FetchJob job;
+    job.object = object;
+    job.first_block = from;
+    job.slots = std::move(slots);
+    job.scratch = std::move(scratch);
+    job.arrived.assign(job.slots.size(), false);
+    job.stream = true;
+    handle.stream_job = engine_->pool().Submit(std::move(spec), this);
+    jobs_[handle.stream_job] = std::move(job);
+  }
+  handle.stream_next = from + credited;
 }
 
 Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, std::uint64_t offset, std::size_t size) {

@@ -136,6 +136,8 @@ class FileSystem : public worker::JobObserver {
     std::uint64_t next_offset = 0;      // where a sequential reader reads next
     std::uint64_t window = 0;           // read-ahead bytes (0: random access)
     std::uint64_t prefetched_until = 0; // requested up to here
+    std::uint64_t stream_job = 0;       // streaming modes: this handle's GET (0: none)
+    std::uint64_t stream_next = 0;      // the next block to credit to it
     std::shared_ptr<const std::string> snapshot;   // the status file's contents
   };
   struct FetchJob {
@@ -143,6 +145,8 @@ class FileSystem : public worker::JobObserver {
     std::uint64_t first_block = 0;
     std::vector<int> slots;             // pinned by the job until each block arrives
     std::vector<bool> arrived;
+    std::vector<bool> scratch;          // a block already cached: its bytes are dropped
+    bool stream = false;                // one GET to the end, credited as the reader goes
   };
 
   FileSystem(MountOptions options);
@@ -158,6 +162,10 @@ class FileSystem : public worker::JobObserver {
   Result<int> WaitBlock(const std::shared_ptr<RemoteObject>& object, std::uint64_t index, Deadline deadline);
   Status EnsureVerified(const std::shared_ptr<RemoteObject>& object, Deadline deadline);
   void Prefetch(Handle& handle, std::uint64_t offset, std::size_t size);
+  // Streaming modes (--concurrency 1 or none): one kept-alive GET per sequential reader,
+  // fed cache slots as the reader moves on.
+  void Stream(Handle& handle, std::uint64_t offset, std::uint64_t end);
+  std::atomic<std::uint64_t> next_scratch_{0};
   Error ReadFailure(const RemoteObject& object, const Error& error);
   void Invalidate(const Invalidation& invalidation);
   void ProbeLoop();

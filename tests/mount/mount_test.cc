@@ -887,7 +887,7 @@ TEST_F(MountTest, KilledDaemonIsUnmountedAutomatically) {
   PyRead r = PythonRead(Mp("big.bin"));
   ASSERT_TRUE(r.ok) << r.raw;
   ASSERT_EQ(kill(pid, SIGKILL), 0);
-  EXPECT_TRUE(WaitFor([&] { return !IsMounted(mp_); }, 5)) << "auto_unmount did not remove the mount";
+  EXPECT_TRUE(WaitFor([&] { return !IsMounted(mp_); }, 15)) << "auto_unmount did not remove the mount";
   RunResult ls = RunProgram({"ls", mp_}, {}, 10);
   EXPECT_FALSE(Contains(ls.err, "Transport endpoint is not connected")) << ls.err;
   EXPECT_EQ(ls.exit_code, 0) << ls.err;
