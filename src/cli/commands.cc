@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <set>
+#include <stdexcept>
 #include <string>
 
 #include "cli/control_commands.h"
@@ -158,17 +160,39 @@ int FinishMount(MountArgs& m) {
   }
   c.fs.file_mode = *file_mode & 0555;   // read-only, whatever was asked
   c.fs.dir_mode = *dir_mode & 0555;
+  // -o: mount(8)'s generic options are dropped, getmfs's own (for /etc/fstab lines such as
+  // `urls.txt /mnt/data fuse.getmfs ro,allow_other,cache_size=2G 0 0`) are applied, the
+  // rest goes to libfuse.
+  static const std::set<std::string> kGeneric = {"ro", "rw", "nofail", "_netdev", "defaults", "auto", "noauto",
+                                                 "user", "users", "nouser", "dev", "nodev", "suid", "nosuid",
+                                                 "exec", "noexec", "async", "atime", "noatime", "relatime"};
   for (const auto& list : m.options) {
     std::size_t start = 0;
     while (start <= list.size()) {
       auto comma = list.find(',', start);
       std::string opt = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (!opt.empty() && opt != "ro" && opt != "rw" && opt != "nofail" && opt != "_netdev" && opt != "defaults") {
-        if (opt == "rw") continue;
-        c.fuse_options.push_back(opt);
+      start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+      if (opt.empty() || kGeneric.count(opt)) continue;
+      auto eq = opt.find('=');
+      std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+      auto size = [&](std::size_t* out) {
+        auto bytes = ParseSize(value);
+        if (!bytes) throw std::invalid_argument("-o " + opt + ": not a size");
+        *out = static_cast<std::size_t>(*bytes);
+      };
+      try {
+        if (key == "cache_size") size(&c.fs.cache_size);
+        else if (key == "block_size") size(&c.fs.block_size);
+        else if (key == "max_readahead") size(&c.fs.max_readahead);
+        else if (key == "concurrency") c.fs.concurrency = ParseConcurrency(value);
+        else if (key == "workers") c.fs.workers = std::stoi(value);
+        else if (key == "timeout") c.fs.timeout_seconds = std::stod(value);
+        else if (key == "log_file") c.log_file = value;
+        else c.fuse_options.push_back(opt);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "getmfs mount: bad option -o %s\n", opt.c_str());
+        return kExitUsage;
       }
-      if (comma == std::string::npos) break;
-      start = comma + 1;
     }
   }
   c.verbosity = 1 + m.verbose;
@@ -186,6 +210,14 @@ int Main(int argc, char** argv) {
     SetLogTag("getm");
     return RunGetm(argc, argv);
   }
+
+  // mount(8) with type fuse.getmfs (via mount.fuse3) runs `getmfs SOURCE MOUNTPOINT -o OPTS`.
+  static const std::set<std::string> kCommands = {"get", "mount", "unmount", "status", "reload"};
+  std::vector<char*> args(argv, argv + argc);
+  std::string implicit_mount = "mount";
+  if (argc >= 3 && argv[1][0] != '-' && !kCommands.count(argv[1])) args.insert(args.begin() + 1, implicit_mount.data());
+  argc = static_cast<int>(args.size());
+  argv = args.data();
 
   CLI::App app{"getmfs: signed URLs as verified, read-only files", "getmfs"};
   app.require_subcommand(1);
