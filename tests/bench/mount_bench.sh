@@ -176,6 +176,7 @@ WORK="" OUT_DIR="" DATA_DIR="" NGINX_PID="" MP="" BG_PID=""
 DAEMONS=()
 
 # Mount points under a directory, from /proc/mounts (octal escapes such as \040 decoded).
+# shellcheck disable=SC2317  # also called through the EXIT trap
 mounts_under() {
   local prefix=$1
   awk -v p="$prefix/" '{ m = $2; gsub(/\\040/, " ", m); if (index(m, p) == 1) print m }' /proc/mounts
@@ -612,7 +613,8 @@ fio_scenario() {
       printf '  run %d block %-6s fetched %10d bytes in %5d requests for %d read: %6.2f bytes fetched per byte read, %7.0f IOPS\n' \
         "$i" "$(( block / 1024 ))K" "$fetched" "$requests" "$read_bytes" "$ratio" "$iops"
     done
-    label="$(( block / 1024 ))K$([[ $bs == default ]] && echo ' (default)')"
+    label="$(( block / 1024 ))K"
+    [[ $bs == default ]] && label+=" (default)"
     # shellcheck disable=SC2086
     RESULT[fio.$bs]=$(median $ratios)
     RESULT[fio.$bs.label]=$label
@@ -631,7 +633,7 @@ fio_scenario() {
 
 memory_scenario() {
   local bytes=$(( UNCAPPED_MIB * 1024 * 1024 )) manifest="$WORK/memory.txt" url="$BASE/uncapped/big.bin"
-  local i maxes="" overall=0 overall_line=""
+  local i maxes="" overall=0
   write_manifest "$manifest" "$url" big.bin "$bytes" "$BIG_MD5"
   echo
   echo "== memory: --cache-size $CACHE_SIZE --concurrency $CONCURRENCY, \`cat\` of $UNCAPPED_MIB MiB; total PSS of the daemon and its children every 0.2 s, $MEM_RUNS runs"
