@@ -23,6 +23,12 @@ BlockCache::BlockCache(Segment segment, std::size_t block_size, std::size_t slot
   stats_.slots = slots;
 }
 
+void BlockCache::UnlinkLruLocked(Slot& s) {
+  if (!s.in_lru) return;
+  lru_.erase(s.lru);
+  s.in_lru = false;
+}
+
 int BlockCache::TakeFreeSlotLocked() {
   if (!free_.empty()) {
     int slot = free_.back();
@@ -40,10 +46,7 @@ int BlockCache::TakeFreeSlotLocked() {
 
 void BlockCache::RemoveLocked(int slot) {
   Slot& s = slots_[slot];
-  if (s.in_lru) {
-    lru_.erase(s.lru);
-    s.in_lru = false;
-  }
+  UnlinkLruLocked(s);
   auto it = index_.find(s.key);
   if (it != index_.end() && it->second == slot) index_.erase(it);
   s = Slot{};
@@ -55,10 +58,7 @@ BlockCache::Acquired BlockCache::AcquirePinned(const BlockKey& key) {
   auto it = index_.find(key);
   if (it != index_.end()) {
     Slot& s = slots_[it->second];
-    if (s.in_lru) {
-      lru_.erase(s.lru);
-      s.in_lru = false;
-    }
+    UnlinkLruLocked(s);
     ++s.pins;
     ++stats_.hits;
     return {it->second, false, s.state};
@@ -79,10 +79,7 @@ int BlockCache::FindPinned(const BlockKey& key) {
   auto it = index_.find(key);
   if (it == index_.end()) return -1;
   Slot& s = slots_[it->second];
-  if (s.in_lru) {
-    lru_.erase(s.lru);
-    s.in_lru = false;
-  }
+  UnlinkLruLocked(s);
   ++s.pins;
   ++stats_.hits;
   return it->second;
@@ -123,10 +120,7 @@ void BlockCache::Abandon(int slot) {
 void BlockCache::Pin(int slot) {
   std::scoped_lock lock(mu_);
   Slot& s = slots_[slot];
-  if (s.in_lru) {
-    lru_.erase(s.lru);
-    s.in_lru = false;
-  }
+  UnlinkLruLocked(s);
   ++s.pins;
 }
 

@@ -101,6 +101,7 @@ class BlockCache {
   };
   BlockCache(Segment segment, std::size_t block_size, std::size_t slots);
   void RemoveLocked(int slot);
+  void UnlinkLruLocked(Slot& s);
   int TakeFreeSlotLocked();
 
   Segment segment_;

@@ -319,6 +319,32 @@ Error FileSystem::ReadFailure(const RemoteObject& object, const Error& error) {
   return error;
 }
 
+void FileSystem::SubmitRange(const std::shared_ptr<RemoteObject>& object, std::uint64_t first,
+                             const std::vector<int>& slots) {
+  auto& cache = engine_->cache();
+  worker::JobSpec spec;
+  spec.url = object->url().full();
+  spec.offset = first * object->block_size();
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    std::uint64_t len = object->BlockLength(first + i);
+    spec.targets.push_back({cache.SlotOffset(slots[i]), len});
+    spec.length += len;
+  }
+  spec.object_size = object->size();
+  spec.if_match = object->etag();
+  spec.first_index = first;
+  spec.budget_ms = static_cast<std::int64_t>(options_.timeout_seconds * 1000);
+  FetchJob job;
+  job.object = object;
+  job.first_block = first;
+  job.slots = slots;
+  job.arrived.assign(slots.size(), false);
+  job.scratch.assign(slots.size(), false);
+  // Held across Submit: the job's first report may come before Submit returns.
+  std::scoped_lock lock(jobs_mu_);
+  jobs_[engine_->pool().Submit(std::move(spec), this)] = std::move(job);
+}
+
 void FileSystem::Fetch(const std::shared_ptr<RemoteObject>& object, std::uint64_t first, std::uint64_t last,
                        std::uint64_t max_blocks) {
   auto& cache = engine_->cache();
@@ -326,28 +352,7 @@ void FileSystem::Fetch(const std::shared_ptr<RemoteObject>& object, std::uint64_
   std::uint64_t run_first = first;
   auto flush = [&] {
     if (run.empty()) return;
-    worker::JobSpec spec;
-    spec.url = object->url().full();
-    spec.offset = run_first * object->block_size();
-    spec.length = 0;
-    for (std::size_t i = 0; i < run.size(); ++i) {
-      std::uint64_t len = object->BlockLength(run_first + i);
-      spec.targets.push_back({cache.SlotOffset(run[i]), len});
-      spec.length += len;
-    }
-    spec.object_size = object->size();
-    spec.if_match = object->etag();
-    spec.first_index = run_first;
-    spec.budget_ms = static_cast<std::int64_t>(options_.timeout_seconds * 1000);
-    FetchJob job;
-    job.object = object;
-    job.first_block = run_first;
-    job.slots = run;
-    job.arrived.assign(run.size(), false);
-    job.scratch.assign(run.size(), false);
-    std::scoped_lock lock(jobs_mu_);
-    std::uint64_t id = engine_->pool().Submit(std::move(spec), this);
-    jobs_[id] = std::move(job);
+    SubmitRange(object, run_first, run);
     run.clear();
   };
   for (std::uint64_t index = first; index <= last; ++index) {
@@ -442,24 +447,7 @@ Result<int> FileSystem::WaitBlock(const std::shared_ptr<RemoteObject>& object, s
     if (acquired.created) {
       // Ours to fetch: the job keeps the pin AcquirePinned took; the reader takes its own.
       cache.Pin(slot);
-      worker::JobSpec spec;
-      std::uint64_t len = object->BlockLength(index);
-      spec.url = object->url().full();
-      spec.offset = index * object->block_size();
-      spec.length = len;
-      spec.targets = {{cache.SlotOffset(slot), len}};
-      spec.object_size = object->size();
-      spec.if_match = object->etag();
-      spec.first_index = index;
-      spec.budget_ms = static_cast<std::int64_t>(options_.timeout_seconds * 1000);
-      FetchJob job;
-      job.object = object;
-      job.first_block = index;
-      job.slots = {slot};
-      job.arrived = {false};
-      job.scratch = {false};
-      std::scoped_lock lock(jobs_mu_);
-      jobs_[engine_->pool().Submit(std::move(spec), this)] = std::move(job);
+      SubmitRange(object, index, {slot});
     }
     auto state = cache.WaitNotFilling(slot, deadline);
     if (state == cache::BlockCache::State::kReady) {

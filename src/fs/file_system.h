@@ -155,6 +155,8 @@ class FileSystem : public worker::JobObserver {
   std::shared_ptr<RemoteObject> ObjectOf(std::uint64_t ino) const;
   Attr AttrOf(const Node& node, std::uint64_t size) const;
   Status Ready(RemoteObject& object, Deadline deadline);
+  // One range request for consecutive blocks from `first` into `slots` (pinned for the job).
+  void SubmitRange(const std::shared_ptr<RemoteObject>& object, std::uint64_t first, const std::vector<int>& slots);
   // Requests blocks [first, last] that are not cached, in requests of at most max_blocks.
   void Fetch(const std::shared_ptr<RemoteObject>& object, std::uint64_t first, std::uint64_t last,
              std::uint64_t max_blocks);
