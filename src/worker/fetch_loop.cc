@@ -64,6 +64,7 @@ class FetchLoop::Impl {
       if (!ReadControl()) return 0;
       int running = 0;
       curl_multi_perform(multi_.get(), &running);
+      FlushBlocks();
       HandleCompletions();
       StartDueAttempts();
       curl_waitfd control{control_fd_, CURL_WAIT_POLLIN, 0};
@@ -163,8 +164,8 @@ class FetchLoop::Impl {
       t->block_pos += take;
       used += take;
       if (t->block_pos == target.length) {
-        SendMessage(control_fd_, {{"t", "block"}, {"id", t->spec.id},
-                                  {"index", t->spec.first_index + t->block}, {"crc", t->crc}});
+        // Reported in one message per pass of the loop (FlushBlocks), not one per block.
+        pending_blocks_.push_back({t->spec.id, t->spec.first_index + t->block, t->crc});
         t->done_bytes += target.length;
         ++t->block;
         t->block_pos = 0;
@@ -239,6 +240,7 @@ class FetchLoop::Impl {
     if (it == transfers_.end()) return;
     Transfer* t = it->second.get();
     if (t->in_multi) curl_multi_remove_handle(multi_.get(), t->easy.get());
+    FlushBlocks();
     SendMessage(control_fd_, {{"t", "done"}, {"id", id}, {"ok", false}, {"cancelled", true},
                               {"kind", "internal"}, {"msg", "cancelled"}, {"http", 0},
                               {"retries", t->retries}, {"ranges_ignored", false}});
@@ -277,8 +279,12 @@ class FetchLoop::Impl {
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
-    long buffer = static_cast<long>(std::clamp<std::uint64_t>(t->spec.targets.empty() ? 16384 : t->spec.targets[0].length,
-                                                              16384, 256 * 1024));
+    // A job whose slots are all given can take large buffers; a streaming job is credited a
+    // block at a time, and a buffer must fit in one credit (see Write).
+    std::uint64_t credited_all = t->credited_bytes >= t->spec.length;
+    long buffer = credited_all ? 256 * 1024
+                               : static_cast<long>(std::clamp<std::uint64_t>(
+                                     t->spec.targets.empty() ? 16384 : t->spec.targets[0].length, 16384, 256 * 1024));
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, buffer);
     if (t->deadline != Clock::time_point::max()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t->deadline - Clock::now()).count();
@@ -366,7 +372,16 @@ class FetchLoop::Impl {
     return static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now).count()));
   }
 
+  void FlushBlocks() {
+    if (pending_blocks_.empty()) return;
+    auto list = nlohmann::json::array();
+    for (const auto& [id, index, crc] : pending_blocks_) list.push_back({id, index, crc});
+    SendMessage(control_fd_, {{"t", "blocks"}, {"b", std::move(list)}});
+    pending_blocks_.clear();
+  }
+
   void SendDone(std::uint64_t id, const std::optional<Error>& error, int retries, bool ranges_ignored) {
+    FlushBlocks();   // a job's blocks are always reported before its end
     nlohmann::json done = {{"t", "done"}, {"id", id}, {"ok", !error}, {"retries", retries},
                            {"ranges_ignored", ranges_ignored}};
     if (error) {
@@ -384,6 +399,11 @@ class FetchLoop::Impl {
   std::mt19937_64 rng_;
   http::CurlMulti multi_;
   std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;
+  struct BlockReport {
+    std::uint64_t id, index;
+    std::uint32_t crc;
+  };
+  std::vector<BlockReport> pending_blocks_;
 };
 
 FetchLoop::FetchLoop(int control_fd, std::uint8_t* region, std::size_t region_size, FetchLoopOptions options)

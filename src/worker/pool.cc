@@ -219,17 +219,25 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
 
 void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
   const std::string type = m.value("t", "");
+  if (type == "blocks") {
+    for (const auto& b : m.at("b")) {
+      std::uint64_t id = b.at(0).get<std::uint64_t>();
+      std::uint64_t index = b.at(1).get<std::uint64_t>();
+      std::uint32_t crc = b.at(2).get<std::uint32_t>();
+      auto it = jobs_.find(id);
+      if (it == jobs_.end()) continue;
+      ++it->second.blocks_done;
+      JobObserver* observer = it->second.observer;
+      callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
+    }
+    return;
+  }
   std::uint64_t id = m.value("id", std::uint64_t{0});
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   Job& job = it->second;
   JobObserver* observer = job.observer;
-  if (type == "block") {
-    std::uint64_t index = m.value("index", std::uint64_t{0});
-    std::uint32_t crc = m.value("crc", std::uint32_t{0});
-    ++job.blocks_done;
-    callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
-  } else if (type == "done") {
+  if (type == "done") {
     JobResult result;
     result.cancelled = m.value("cancelled", false);
     result.retries = m.value("retries", 0);

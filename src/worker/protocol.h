@@ -4,7 +4,7 @@
 //   supervisor -> loop:  job     {id, url, offset, length, size, if_match, first, targets, budget_ms}
 //                        credit  {id, targets}      more cache slots for a streaming job
 //                        cancel  {id}
-//   loop -> supervisor:  block   {id, index, crc}   the block at targets[index] is complete
+//   loop -> supervisor:  blocks  {b: [[id, index, crc], ...]}  blocks complete in their targets
 //                        done    {id, ok, kind, msg, http, retries, ranges_ignored}
 //
 // A job's bytes [offset, offset+length) of the object go, in order, into the targets: slices
