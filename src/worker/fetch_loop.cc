@@ -1,5 +1,7 @@
 #include "worker/fetch_loop.h"
 
+#include <sys/mman.h>
+
 #include <chrono>
 #include <map>
 #include <random>
@@ -197,6 +199,15 @@ class FetchLoop::Impl {
     }
   }
 
+  // Maps the targets' pages for writing in one call each, instead of a page fault per 4 KiB
+  // page on first touch (a fresh cache region is all first touches).
+  void Populate(const std::vector<BlockTarget>& targets) const {
+    for (const auto& t : targets) {
+      std::uint64_t start = t.region_offset & ~std::uint64_t{4095};
+      madvise(region_ + start, t.region_offset + t.length - start, MADV_POPULATE_WRITE);
+    }
+  }
+
   bool TargetsValid(const std::vector<BlockTarget>& targets) const {
     for (const auto& t : targets) {
       if (t.length == 0 || t.region_offset > region_size_ || t.length > region_size_ - t.region_offset) return false;
@@ -209,6 +220,7 @@ class FetchLoop::Impl {
       SendDone(spec.id, Error{ErrorKind::kInternal, "worker: job outside the cache region"}, 0, false);
       return;
     }
+    Populate(spec.targets);
     auto t = std::make_unique<Transfer>();
     t->url = http::SignedUrl(spec.url);
     t->loop = this;
@@ -225,6 +237,7 @@ class FetchLoop::Impl {
     auto it = transfers_.find(id);
     if (it == transfers_.end() || !TargetsValid(targets)) return;
     Transfer* t = it->second.get();
+    Populate(targets);
     for (const auto& target : targets) {
       t->spec.targets.push_back(target);
       t->credited_bytes += target.length;
