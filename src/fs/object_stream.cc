@@ -67,16 +67,10 @@ void ObjectStream::DigestLoop() {
     int slot = it->second.slot;
     std::uint32_t crc = it->second.crc32c;
     lock.unlock();
-    // The block stays pinned by the stream until this thread marks it hashed.
-    bool intact = cache.Verify(slot);
-    if (intact) verifier_.Update(cache.SlotData(slot), static_cast<std::size_t>(BlockLength(index)), crc);
+    // The block stays pinned by the stream until this thread marks it hashed. Its CRC32C is
+    // re-checked by the reader (Next), off this thread: the digest is the critical path.
+    verifier_.Update(cache.SlotData(slot), static_cast<std::size_t>(BlockLength(index)), crc);
     lock.lock();
-    if (!intact) {
-      digest_error_ = Error{ErrorKind::kIntegrity, url_.redacted() + ": block " + std::to_string(index) +
-                                                       " changed in the shared cache after it was fetched (CRC32C mismatch)"};
-      cv_.notify_all();
-      return;
-    }
     it = blocks_.find(index);
     it->second.hashed = true;
     ++digest_next_;
@@ -249,7 +243,7 @@ Result<ObjectStream::Piece> ObjectStream::Next(std::size_t max_bytes) {
   }
   std::size_t length = static_cast<std::size_t>(BlockLength(index));
   const std::uint8_t* data = engine_->cache().SlotData(slot);
-  if (first_read && !digest_in_thread_) {
+  if (first_read) {
     // The block is pinned by this stream: no lock needed to read it.
     if (!engine_->cache().Verify(slot)) {
       std::scoped_lock lock(mu_);
@@ -258,7 +252,7 @@ Result<ObjectStream::Piece> ObjectStream::Next(std::size_t max_bytes) {
       error_block_ = index;
       return *error_;
     }
-    verifier_.Update(data, length, crc);
+    if (!digest_in_thread_) verifier_.Update(data, length, crc);   // CRC32C: no pass over the bytes
   }
   std::size_t in_block = static_cast<std::size_t>(position_ - index * block_size_);
   std::size_t n = std::min(max_bytes, length - in_block);
