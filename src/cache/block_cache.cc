@@ -124,7 +124,7 @@ void BlockCache::Pin(int slot) {
   ++s.pins;
 }
 
-void BlockCache::Unpin(int slot) {
+void BlockCache::Unpin(int slot, bool cold) {
   std::scoped_lock lock(mu_);
   Slot& s = slots_[slot];
   if (s.pins <= 0) {
@@ -135,7 +135,7 @@ void BlockCache::Unpin(int slot) {
   if (s.doomed || s.state == State::kFree) {
     RemoveLocked(slot);
   } else if (s.state == State::kReady) {
-    s.lru = lru_.insert(lru_.end(), slot);
+    s.lru = lru_.insert(cold ? lru_.begin() : lru_.end(), slot);
     s.in_lru = true;
   }
 }

@@ -72,7 +72,9 @@ class BlockCache {
   // kFilling -> removed (the fetch failed); waiters see the slot vanish.
   void Abandon(int slot);
   void Pin(int slot);
-  void Unpin(int slot);
+  // cold: the block is not wanted again soon (a sequential reader is past it), so it is
+  // evicted before blocks fetched ahead that nobody has read yet.
+  void Unpin(int slot, bool cold = false);
   State state(int slot) const;
   std::size_t length(int slot) const;
   std::uint32_t crc32c(int slot) const;

@@ -299,6 +299,7 @@ void FileSystem::Release(std::uint64_t handle) {
     handles_.erase(it);
   }
   std::scoped_lock lock(h->mu);
+  if (h->window != 0) --sequential_readers_;
   if (h->stream_job != 0) engine_->pool().Cancel(h->stream_job);
 }
 
@@ -500,9 +501,17 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
                     offset <= handle.next_offset + kSequentialSlack;
   if (offset == 0 && handle.next_offset == 0) sequential = true;   // a reader starting at 0
   if (sequential) {
-    handle.window = handle.window == 0 ? kInitialWindow : std::min<std::uint64_t>(options_.max_readahead, handle.window * 2);
+    if (handle.window == 0) ++sequential_readers_;
+    // Read-ahead draws from the cache budget: the sequential readers share a quarter of it
+    // (the rest holds the kernel's reads in progress and blocks shared with others), so a
+    // window never pushes out blocks before its reader gets to them.
+    std::uint64_t budget = engine_->cache().slot_count() * bs / 4 /
+                           static_cast<std::uint64_t>(std::max(1, sequential_readers_.load()));
+    std::uint64_t cap = std::max<std::uint64_t>(bs, std::min<std::uint64_t>(options_.max_readahead, budget));
+    handle.window = handle.window == 0 ? std::min(kInitialWindow, cap) : std::min(cap, handle.window * 2);
     handle.next_offset = std::max(handle.next_offset, end);
   } else {
+    if (handle.window != 0) --sequential_readers_;
     handle.window = 0;
     handle.prefetched_until = 0;
     handle.next_offset = end;
@@ -517,9 +526,11 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
   std::uint64_t start = std::max(handle.prefetched_until, end);
   std::uint64_t target = std::min(object_size, end + handle.window);
   int concurrency = std::max(1, engine_->concurrency());
-  // Keep `concurrency` requests in flight for one fast reader.
-  std::uint64_t request = std::clamp<std::uint64_t>(handle.window / static_cast<std::uint64_t>(concurrency), bs,
-                                                    max_blocks * bs);
+  // Keep up to `concurrency` requests in flight for one fast reader, but none smaller than
+  // 4 MiB (or the window): each request costs a round trip and scheduling of its own.
+  std::uint64_t floor = std::max<std::uint64_t>(bs, std::min<std::uint64_t>(handle.window, 4 << 20));
+  std::uint64_t request = std::clamp<std::uint64_t>(handle.window / static_cast<std::uint64_t>(concurrency), floor,
+                                                    std::max(floor, max_blocks * bs));
   request = request / bs * bs;
   if (start >= target || (target - start < request && target < object_size)) return;
   Fetch(object, start / bs, (target - 1) / bs, request / bs);
@@ -630,6 +641,10 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
   if (offset >= object_size || size == 0) return data;
   std::uint64_t end = std::min<std::uint64_t>(object_size, offset + size);
   Prefetch(*handle, offset, static_cast<std::size_t>(end - offset));
+  {
+    std::scoped_lock lock(handle->mu);
+    data.sequential = handle->window > 0;
+  }
   std::uint64_t bs = object->block_size();
   auto& cache = engine_->cache();
   for (std::uint64_t index = offset / bs; index * bs < end; ++index) {
@@ -657,7 +672,7 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
 
 void FileSystem::ReleaseRead(const ReadData& data) {
   for (const auto& piece : data.pieces) {
-    if (piece.slot >= 0) engine_->cache().Unpin(piece.slot);
+    if (piece.slot >= 0) engine_->cache().Unpin(piece.slot, data.sequential);
   }
 }
 

@@ -65,6 +65,7 @@ struct ReadData {
   std::vector<Piece> pieces;
   std::size_t total = 0;
   std::shared_ptr<const std::string> owned;   // bytes not in the cache (the status file)
+  bool sequential = false;                     // released blocks go first when space is short
 };
 
 // What the FUSE layer must tell the kernel after a reload or a failure.
@@ -168,6 +169,7 @@ class FileSystem : public worker::JobObserver {
   // fed cache slots as the reader moves on.
   void Stream(Handle& handle, std::uint64_t offset, std::uint64_t end);
   std::atomic<std::uint64_t> next_scratch_{0};
+  std::atomic<int> sequential_readers_{0};   // handles with a read-ahead window
   Error ReadFailure(const RemoteObject& object, const Error& error);
   void Invalidate(const Invalidation& invalidation);
   void ProbeLoop();

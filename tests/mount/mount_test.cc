@@ -417,6 +417,22 @@ TEST_F(MountTest, FileLargerThanTheCacheIsReadAndVerified) {
   EXPECT_GT(json["cache"]["evictions"].get<std::uint64_t>(), 0u);
 }
 
+TEST_F(MountTest, ReadAheadLargerThanTheCacheDoesNotThrash) {
+  // A read-ahead window larger than the cache would push out prefetched blocks before the
+  // reader gets to them, fetching the file several times over.
+  ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/huge.bin") + "\n",
+                                {"--cache-size", "4M", "--block-size", "64K", "--max-readahead", "64M"}));
+  RunResult md5 = RunProgram({"md5sum", Mp("huge.bin")}, {}, 120);
+  ASSERT_EQ(md5.exit_code, 0) << md5.err;
+  EXPECT_EQ(Fields(md5.out).at(0), FileMd5Hex(Src("huge.bin")));
+  RunResult status = RunProgram({kBinary, "status", mp_, "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto files = nlohmann::json::parse(status.out)["files"];
+  ASSERT_EQ(files.size(), 1u);
+  std::uint64_t size = files[0]["size"].get<std::uint64_t>();
+  EXPECT_LE(files[0]["bytes_fetched"].get<std::uint64_t>(), size + size / 4) << status.out;
+}
+
 TEST_F(MountTest, LsShowsSizesFromTheManifestAndFromProbing) {
   std::string manifest = origin_->Url("/big.bin") + " given/big.bin size=" + std::to_string(6 * kMiB + 4321) + "\n" +
                          origin_->Url("/tree/sub/b.bin") + " probed/b.bin\n" + origin_->Url("/tree/sub/deep/c.txt") +
