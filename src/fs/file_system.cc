@@ -521,7 +521,8 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
     return;
   }
   // What this read needs now: small requests when the access is random.
-  Fetch(object, offset / bs, (end - 1) / bs, sequential ? max_blocks : 1);
+  Fetch(object, offset / bs, (end - 1) / bs,
+        sequential ? std::clamp<std::uint64_t>(handle.window / bs, 1, max_blocks) : 1);
   if (handle.window == 0) return;
   std::uint64_t start = std::max(handle.prefetched_until, end);
   std::uint64_t target = std::min(object_size, end + handle.window);
