@@ -49,7 +49,9 @@ void BlockCache::RemoveLocked(int slot) {
   UnlinkLruLocked(s);
   auto it = index_.find(s.key);
   if (it != index_.end() && it->second == slot) index_.erase(it);
+  int waiters = s.waiters;   // (waiters hold pins, so this is 0; kept exact regardless)
   s = Slot{};
+  s.waiters = waiters;
   free_.push_back(slot);
 }
 
@@ -92,6 +94,7 @@ void BlockCache::Fill(int slot, std::size_t length, std::uint32_t crc32c) {
     s.state = State::kReady;
     s.length = length;
     s.crc32c = crc32c;
+    WakeLocked(slot);
     if (s.pins == 0) {
       if (s.doomed) {
         RemoveLocked(slot);
@@ -101,7 +104,6 @@ void BlockCache::Fill(int slot, std::size_t length, std::uint32_t crc32c) {
       }
     }
   }
-  cv_.notify_all();
 }
 
 void BlockCache::Abandon(int slot) {
@@ -112,9 +114,9 @@ void BlockCache::Abandon(int slot) {
     if (it != index_.end() && it->second == slot) index_.erase(it);
     s.state = State::kFree;
     s.doomed = true;
+    WakeLocked(slot);
     if (s.pins == 0) RemoveLocked(slot);
   }
-  cv_.notify_all();
 }
 
 void BlockCache::Pin(int slot) {
@@ -157,7 +159,9 @@ std::uint32_t BlockCache::crc32c(int slot) const {
 
 BlockCache::State BlockCache::WaitNotFilling(int slot, std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
-  cv_.wait_until(lock, deadline, [&] { return slots_[slot].state != State::kFilling; });
+  ++slots_[slot].waiters;
+  WaitShard(slot).wait_until(lock, deadline, [&] { return slots_[slot].state != State::kFilling; });
+  --slots_[slot].waiters;
   return slots_[slot].state;
 }
 
@@ -197,7 +201,14 @@ void BlockCache::DropObject(std::uint64_t object) {
   }
 }
 
-void BlockCache::NotifyAll() { cv_.notify_all(); }
+void BlockCache::WakeLocked(int slot) {
+  // Notified under the lock: a waiter cannot miss it, and the shard outlives every waiter.
+  if (slots_[slot].waiters > 0) WaitShard(slot).notify_all();
+}
+
+void BlockCache::NotifyAll() {
+  for (auto& cv : cvs_) cv.notify_all();
+}
 
 CacheStats BlockCache::Stats() const {
   std::scoped_lock lock(mu_);

@@ -100,6 +100,7 @@ class BlockCache {
     bool doomed = false;            // drop when the last pin goes
     std::list<int>::iterator lru;   // valid when in lru_ (ready and unpinned)
     bool in_lru = false;
+    int waiters = 0;                // threads in WaitNotFilling for this slot
   };
   BlockCache(Segment segment, std::size_t block_size, std::size_t slots);
   void RemoveLocked(int slot);
@@ -109,7 +110,13 @@ class BlockCache {
   Segment segment_;
   std::size_t block_size_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  // Readers wait for a filling slot on one of these (by slot number), and a fill wakes only
+  // that one, and only when someone waits for the slot: one condition variable for the
+  // whole cache woke every waiting reader for every block.
+  static constexpr int kWaitShards = 64;
+  std::condition_variable& WaitShard(int slot) { return cvs_[static_cast<std::size_t>(slot) % kWaitShards]; }
+  void WakeLocked(int slot);
+  std::condition_variable cvs_[kWaitShards];
   std::vector<Slot> slots_;
   std::vector<int> free_;
   std::list<int> lru_;   // front = least recently used
