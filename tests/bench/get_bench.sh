@@ -12,6 +12,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$SCRIPT_DIR/lib.sh"
 
 usage() {
   cat <<'EOF'
@@ -114,21 +116,14 @@ case "$ONLY" in ""|capped|uncapped) ;; *) die "--only takes capped or uncapped" 
 [[ $RATE =~ ^[0-9]+[kKmM]?$ ]] || die "--rate takes an nginx size such as 16m"
 [[ $CAPPED_BURST =~ ^[0-9]+[kKmM]?$ ]] || die "--capped-burst takes an nginx size such as 256k"
 
-NGINX=/usr/sbin/nginx
-[[ -x $NGINX ]] || NGINX="$(command -v nginx || true)"
-[[ -n $NGINX && -x $NGINX ]] || die "nginx not found (apt-get install nginx-light)"
+find_nginx
 command -v aria2c >/dev/null || die "aria2c not found (apt-get install aria2)"
 command -v curl >/dev/null || die "curl not found"
 command -v md5sum >/dev/null || die "md5sum not found"
-[[ -x $GETMFS_BIN ]] || die "getmfs binary not found at $GETMFS_BIN (build it, or pass --getmfs PATH / set GETMFS)"
-GETMFS_BIN="$(cd "$(dirname "$GETMFS_BIN")" && pwd)/$(basename "$GETMFS_BIN")"
-export GETMFS_WORKER="$GETMFS_BIN"
+resolve_getmfs
 
 # /usr/bin/time gives user+sys CPU seconds of a tool and its reaped children (getmfs workers).
-TIME_BIN=""
-if [[ -x /usr/bin/time ]] && /usr/bin/time -f "%U" -o /dev/null true 2>/dev/null; then
-  TIME_BIN=/usr/bin/time
-fi
+find_time_bin
 
 # ---------------------------------------------------------------- temp dirs, cleanup
 WORK="" OUT_DIR="" DATA_DIR="" NGINX_PID=""
@@ -136,12 +131,7 @@ WORK="" OUT_DIR="" DATA_DIR="" NGINX_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill "$NGINX_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
-  fi
+  stop_nginx
   for d in "$OUT_DIR" "$DATA_DIR" "$WORK"; do
     [[ -n $d && -d $d ]] && rm -rf -- "$d"
   done
@@ -158,21 +148,11 @@ OUT_DIR="$(mktemp -d "$OUT_PARENT/getmfs-bench-out.XXXXXX")"
 need_mib=0
 [[ $ONLY != uncapped ]] && need_mib=$(( need_mib + CAPPED_MIB ))
 [[ $ONLY != capped ]] && need_mib=$(( need_mib + UNCAPPED_MIB ))
-avail_mib() { df -Pm "$1" 2>/dev/null | awk 'NR==2 {print $4}'; }
-if [[ -z $DATA_PARENT ]]; then
-  DATA_PARENT="${TMPDIR:-/tmp}"
-  if [[ -d /dev/shm && -w /dev/shm ]] && (( $(avail_mib /dev/shm || echo 0) > need_mib * 2 + 512 )); then
-    DATA_PARENT=/dev/shm
-  fi
-fi
+pick_data_parent "$need_mib"
 DATA_DIR="$(mktemp -d "$DATA_PARENT/getmfs-bench-data.XXXXXX")"
 (( $(avail_mib "$OUT_DIR") > UNCAPPED_MIB + 256 )) || die "not enough space in $OUT_DIR"
 
 # ---------------------------------------------------------------- test data
-make_file() {  # make_file PATH MIB -> prints md5
-  head -c "$(( $2 * 1024 * 1024 ))" /dev/urandom > "$1"
-  md5sum "$1" | awk '{print $1}'
-}
 mkdir -p "$DATA_DIR/capped" "$DATA_DIR/uncapped"
 echo ok > "$DATA_DIR/ready"
 echo "# making test data in $DATA_DIR ..."
@@ -181,71 +161,7 @@ CAPPED_MD5="" UNCAPPED_MD5=""
 [[ $ONLY != capped ]] && UNCAPPED_MD5="$(make_file "$DATA_DIR/uncapped/obj.bin" "$UNCAPPED_MIB")"
 
 # ---------------------------------------------------------------- nginx
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-write_conf() {  # write_conf PORT
-  cat > "$WORK/nginx.conf" <<EOF
-daemon off;
-master_process off;
-user root;
-worker_processes 1;
-error_log $WORK/error.log warn;
-pid $WORK/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout 120s;
-  keepalive_requests 10000;
-  default_type application/octet-stream;
-  types {}
-  client_body_temp_path $WORK/client_body;
-  proxy_temp_path $WORK/proxy;
-  fastcgi_temp_path $WORK/fastcgi;
-  uwsgi_temp_path $WORK/uwsgi;
-  scgi_temp_path $WORK/scgi;
-  server {
-    listen 127.0.0.1:$1;
-    root $DATA_DIR;
-    # capped: every response (connection) at most $RATE/s from its first byte
-    # (sendfile_max_chunk bounds what nginx sends before it first waits for the limit)
-    location /capped/ {
-      limit_rate $RATE;
-      limit_rate_after 0;
-      sendfile_max_chunk $CAPPED_BURST;
-    }
-    location / {
-    }
-  }
-}
-EOF
-}
-
-start_nginx() {
-  local port
-  for _ in 1 2 3 4 5 6 7 8; do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-    port_in_use "$port" && continue
-    write_conf "$port"
-    : > "$WORK/error.log"
-    "$NGINX" -p "$WORK/" -e "$WORK/error.log" -c "$WORK/nginx.conf" </dev/null >>"$WORK/nginx.out" 2>&1 &
-    NGINX_PID=$!
-    for _ in $(seq 100); do
-      if ! kill -0 "$NGINX_PID" 2>/dev/null; then break; fi
-      if curl -sf -o /dev/null "http://127.0.0.1:$port/ready"; then
-        sleep 0.05
-        if kill -0 "$NGINX_PID" 2>/dev/null; then PORT=$port; return 0; fi
-        break
-      fi
-      sleep 0.1
-    done
-    wait "$NGINX_PID" 2>/dev/null || true
-    NGINX_PID=""
-  done
-  cat "$WORK/error.log" "$WORK/nginx.out" >&2 2>/dev/null || true
-  die "could not start nginx"
-}
+# (config and start: write_conf and start_nginx in lib.sh)
 PORT=""
 start_nginx
 BASE="http://127.0.0.1:$PORT"
@@ -292,13 +208,6 @@ run_tool() {
   local size
   size=$(stat -c %s "$out" 2>/dev/null || echo missing)
   [[ $size == "$CUR_BYTES" ]] || { echo "get_bench: $tool wrote $size bytes, expected $CUR_BYTES" >&2; exit 1; }
-}
-
-# stats VALUES... -> "median min max"
-stats() {
-  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    printf "%.3f %.3f %.3f", m, v[1], v[NR]}'
 }
 
 declare -A MEDIAN

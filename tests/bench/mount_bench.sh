@@ -18,6 +18,8 @@ export LC_ALL=C
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$SCRIPT_DIR/lib.sh"
 
 usage() {
   cat <<'EOF'
@@ -150,9 +152,7 @@ else
 fi
 want() { [[ -n ${WANT[$1]:-} ]]; }
 
-NGINX=/usr/sbin/nginx
-[[ -x $NGINX ]] || NGINX="$(command -v nginx || true)"
-[[ -n $NGINX && -x $NGINX ]] || die "nginx not found (apt-get install nginx-light)"
+find_nginx
 command -v curl >/dev/null || die "curl not found"
 command -v md5sum >/dev/null || die "md5sum not found"
 command -v getfattr >/dev/null || die "getfattr not found (apt-get install attr)"
@@ -160,15 +160,10 @@ command -v pgrep >/dev/null || die "pgrep not found (apt-get install procps)"
 want capped && { command -v aria2c >/dev/null || die "aria2c not found (apt-get install aria2)"; }
 want fio && { command -v fio >/dev/null || die "fio not found (apt-get install fio)"; }
 [[ -e /dev/fuse ]] || die "/dev/fuse is missing"
-[[ -x $GETMFS_BIN ]] || die "getmfs binary not found at $GETMFS_BIN (build it, or pass --getmfs PATH / set GETMFS)"
-GETMFS_BIN="$(cd "$(dirname "$GETMFS_BIN")" && pwd)/$(basename "$GETMFS_BIN")"
-export GETMFS_WORKER="$GETMFS_BIN"
+resolve_getmfs
 read -ra MOUNT_EXTRA_ARGS <<<"$MOUNT_EXTRA"
 
-TIME_BIN=""
-if [[ -x /usr/bin/time ]] && /usr/bin/time -f "%U" -o /dev/null true 2>/dev/null; then
-  TIME_BIN=/usr/bin/time
-fi
+find_time_bin
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # ---------------------------------------------------------------- temp dirs, cleanup
@@ -207,12 +202,7 @@ cleanup() {
     for _ in $(seq 50); do is_our_daemon "$pid" || break; sleep 0.1; done
     if is_our_daemon "$pid"; then kill "$pid" 2>/dev/null || true; fi
   done
-  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill "$NGINX_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
-  fi
+  stop_nginx
   if [[ -n $WORK ]] && [[ -n "$(mounts_under "$WORK")" ]]; then
     echo "mount_bench: still mounted, not deleting $WORK: $(mounts_under "$WORK" | tr '\n' ' ')" >&2
     left=1
@@ -236,23 +226,13 @@ need_mib=1
 want capped && need_mib=$(( need_mib + CAPPED_MIB ))
 { want uncapped || want memory; } && need_mib=$(( need_mib + UNCAPPED_MIB ))
 want fio && need_mib=$(( need_mib + FIO_MIB ))
-avail_mib() { df -Pm "$1" 2>/dev/null | awk 'NR==2 {print $4}'; }
-if [[ -z $DATA_PARENT ]]; then
-  DATA_PARENT="${TMPDIR:-/tmp}"
-  if [[ -d /dev/shm && -w /dev/shm ]] && (( $(avail_mib /dev/shm || echo 0) > need_mib * 2 + 512 )); then
-    DATA_PARENT=/dev/shm
-  fi
-fi
+pick_data_parent "$need_mib"
 DATA_DIR="$(mktemp -d "$DATA_PARENT/getmfs-mount-bench-data.XXXXXX")"
 if want capped; then
   (( $(avail_mib "$OUT_DIR") > CAPPED_MIB + 256 )) || die "not enough space in $OUT_DIR"
 fi
 
 # ---------------------------------------------------------------- test data
-make_file() {  # make_file PATH MIB -> prints md5
-  head -c "$(( $2 * 1024 * 1024 ))" /dev/urandom > "$1"
-  md5sum "$1" | awk '{print $1}'
-}
 mkdir -p "$DATA_DIR/capped" "$DATA_DIR/uncapped"
 echo ok > "$DATA_DIR/ready"
 echo "# making test data in $DATA_DIR ..."
@@ -270,74 +250,16 @@ MANY_BYTES=65536   # every URL of the manifest scenario is served this one file
 want manifest && MANY_MD5="$(head -c "$MANY_BYTES" /dev/urandom | tee "$DATA_DIR/many.bin" | md5sum | awk '{print $1}')"
 
 # ---------------------------------------------------------------- nginx
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-write_conf() {  # write_conf PORT
-  cat > "$WORK/nginx.conf" <<EOF
-daemon off;
-master_process off;
-user root;
-worker_processes 1;
-error_log $WORK/error.log warn;
-pid $WORK/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_timeout 120s;
-  keepalive_requests 100000;
-  default_type application/octet-stream;
-  types {}
-  client_body_temp_path $WORK/client_body;
-  proxy_temp_path $WORK/proxy;
-  fastcgi_temp_path $WORK/fastcgi;
-  uwsgi_temp_path $WORK/uwsgi;
-  scgi_temp_path $WORK/scgi;
-  server {
-    listen 127.0.0.1:$1;
-    root $DATA_DIR;
-    # capped: every response (connection) at most $RATE/s from its first byte
-    # (sendfile_max_chunk bounds what nginx sends before it first waits for the limit)
-    location /capped/ {
-      limit_rate $RATE;
-      limit_rate_after 0;
-      sendfile_max_chunk $CAPPED_BURST;
-    }
+# write_conf and start_nginx are in lib.sh; this benchmark adds the /many/ location and a
+# higher keepalive_requests.
+NGINX_KEEPALIVE_REQUESTS=100000
+extra_nginx_locations() {
+  cat <<'EOF'
     # manifest scenario: every /many/NAME is the same small file
     location /many/ {
       try_files /many.bin =404;
     }
-    location / {
-    }
-  }
-}
 EOF
-}
-
-start_nginx() {
-  local port
-  for _ in 1 2 3 4 5 6 7 8; do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
-    port_in_use "$port" && continue
-    write_conf "$port"
-    : > "$WORK/error.log"
-    "$NGINX" -p "$WORK/" -e "$WORK/error.log" -c "$WORK/nginx.conf" </dev/null >>"$WORK/nginx.out" 2>&1 &
-    NGINX_PID=$!
-    for _ in $(seq 100); do
-      if ! kill -0 "$NGINX_PID" 2>/dev/null; then break; fi
-      if curl -sf -o /dev/null "http://127.0.0.1:$port/ready"; then
-        sleep 0.05
-        if kill -0 "$NGINX_PID" 2>/dev/null; then PORT=$port; return 0; fi
-        break
-      fi
-      sleep 0.1
-    done
-    wait "$NGINX_PID" 2>/dev/null || true
-    NGINX_PID=""
-  done
-  cat "$WORK/error.log" "$WORK/nginx.out" >&2 2>/dev/null || true
-  die "could not start nginx"
 }
 PORT=""
 start_nginx
@@ -349,13 +271,7 @@ SIG_QUERY="X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20250
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 
-# stats VALUES... -> "median min max"
-stats() {
-  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    printf "%.3f %.3f %.3f", m, v[1], v[NR]}'
-}
-median() { local m; read -r m _ _ <<<"$(stats "$@")"; echo "$m"; }
+# (stats and median are in lib.sh)
 
 # jnum KEY FILE: the first number under "KEY" in a JSON file (getmfs status, fio output).
 jnum() {
