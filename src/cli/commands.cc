@@ -68,6 +68,8 @@ void AddGetOptions(CLI::App* app, GetConfig* config, std::string* concurrency, i
   app->add_option("--chunk-size", config->chunk_size, "Bytes per range request (default 8M)")
       ->transform(SizeValidator())
       ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));
+  app->add_option("--cache-size", config->cache_size, "Hard limit of the shared-memory cache (default: what the window needs)")
+      ->transform(SizeValidator());
   app->add_option("--checksum", config->checksum, "Expected checksum of the object");
   app->add_option("--checksum-algorithm", config->checksum_algorithm,
                   "md5 | sha256 | crc32c | gs_crc32c | s3_etag | null (default md5)");

@@ -322,6 +322,17 @@ int RunGet(const GetConfig& config) {
   int parallel_files = streaming ? 1 : static_cast<int>(std::min<std::size_t>({items.size(), static_cast<std::size_t>(concurrency), 8}));
   int window = streaming ? 4 : std::max(1, concurrency / parallel_files) + 1;
   engine_options.cache_size = fs::PageRound(config.chunk_size) * static_cast<std::size_t>(parallel_files * (2 * window + 2) + 2);
+  if (config.cache_size > 0) {
+    // A hard limit: the read-ahead windows shrink to fit (at least two blocks per file).
+    std::size_t floor = fs::PageRound(config.chunk_size) * static_cast<std::size_t>(2 * parallel_files + 2);
+    if (config.cache_size < floor) {
+      LOG(Error) << "--cache-size " << config.cache_size << " is too small: at least " << floor
+                 << " bytes are needed with --chunk-size " << config.chunk_size;
+      return ExitCodeFor(ErrorKind::kBadInput);
+    }
+    engine_options.cache_size = std::min(engine_options.cache_size, config.cache_size);
+    window = std::max(1, std::min<int>(window, static_cast<int>(config.cache_size / fs::PageRound(config.chunk_size)) / parallel_files - 2));
+  }
   auto engine = fs::Engine::Start(engine_options);
   if (!engine) {
     LOG(Error) << engine.error().message;

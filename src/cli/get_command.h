@@ -18,6 +18,7 @@ struct GetConfig {
   std::optional<int> concurrency = 16;  // nullopt: no worker processes
   int workers = 0;
   std::size_t chunk_size = 8 << 20;
+  std::size_t cache_size = 0;           // hard limit of the shared memory; 0: sized for the window
   std::string checksum;
   std::string checksum_algorithm;
   std::size_t s3_part_size = 0;

@@ -720,6 +720,21 @@ TEST_F(GetCliArguments, ChunkSizeTakesSuffixes) {
   ExpectOutputHolds({"d.bin", "s.bin"});
 }
 
+TEST_F(GetCliArguments, CacheSizeIsAHardLimit) {
+  // Four 1 MiB slots hold the window and the digest's lag: still the right bytes, verified.
+  RunResult r = Get({Url("/data.bin"), Out("d.bin"), "--chunk-size", "1M", "--cache-size", "4M", "--checksum",
+                     Md5Hex(*data_)});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(ReadFile(Out("d.bin")), *data_);
+  // Less than two blocks per file cannot work: a clear usage error, nothing requested.
+  origin_->Reset();
+  r = Get({Url("/data.bin"), Out("e.bin"), "--chunk-size", "1M", "--cache-size", "1M"});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_TRUE(Contains(r.err, "--cache-size")) << r.err;
+  EXPECT_EQ(origin_->PathStats("/data.bin").value("requests", 0), 0);
+  ExpectOutputHolds({"d.bin"});
+}
+
 TEST_F(GetCliArguments, S3PartSizeTakesSuffixes) {
   const std::size_t part = 1536 * 1024;  // 3 parts; neither a tool default nor the even split
   std::string etag = MultipartEtag(*data_, part);
