@@ -49,7 +49,7 @@ class FetchLoop::Impl {
  public:
   Impl(int control_fd, std::uint8_t* region, std::size_t region_size, FetchLoopOptions options)
       : control_fd_(control_fd), region_(region), region_size_(region_size), options_(options),
-        rng_(std::random_device{}()) {
+        rng_(std::random_device{}()), populated_((region_size + 4095) / 4096, false) {
     http::EnsureCurlInitialized();
     multi_.reset(curl_multi_init());
     curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, 64L);
@@ -200,11 +200,15 @@ class FetchLoop::Impl {
   }
 
   // Maps the targets' pages for writing in one call each, instead of a page fault per 4 KiB
-  // page on first touch (a fresh cache region is all first touches).
-  void Populate(const std::vector<BlockTarget>& targets) const {
+  // page on first touch (a fresh cache region is all first touches). Pages stay mapped in
+  // this process, so each is populated once: the call costs more than reused pages save.
+  void Populate(const std::vector<BlockTarget>& targets) {
     for (const auto& t : targets) {
-      std::uint64_t start = t.region_offset & ~std::uint64_t{4095};
-      madvise(region_ + start, t.region_offset + t.length - start, MADV_POPULATE_WRITE);
+      std::uint64_t first = t.region_offset / 4096, last = (t.region_offset + t.length - 1) / 4096;
+      if (populated_[first] && populated_[last]) continue;
+      std::uint64_t start = first * 4096;
+      madvise(region_ + start, (last + 1) * 4096 - start, MADV_POPULATE_WRITE);
+      for (std::uint64_t page = first; page <= last; ++page) populated_[page] = true;
     }
   }
 
@@ -417,6 +421,7 @@ class FetchLoop::Impl {
     std::uint32_t crc;
   };
   std::vector<BlockReport> pending_blocks_;
+  std::vector<bool> populated_;   // pages of the region mapped here already (by 4 KiB page)
 };
 
 FetchLoop::FetchLoop(int control_fd, std::uint8_t* region, std::size_t region_size, FetchLoopOptions options)
