@@ -502,11 +502,12 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
   if (offset == 0 && handle.next_offset == 0) sequential = true;   // a reader starting at 0
   if (sequential) {
     if (handle.window == 0) ++sequential_readers_;
-    // Read-ahead draws from the cache budget: the sequential readers share a quarter of it
-    // (the rest holds the kernel's reads in progress and blocks shared with others), so a
-    // window never pushes out blocks before its reader gets to them.
-    std::uint64_t budget = engine_->cache().slot_count() * bs / 4 /
-                           static_cast<std::uint64_t>(std::max(1, sequential_readers_.load()));
+    // Read-ahead draws from the cache budget: the sequential readers share half of it (a
+    // quarter of a small cache, where the kernel's reads in progress take a larger part),
+    // so a window never pushes out blocks before its reader gets to them.
+    std::uint64_t cache_bytes = engine_->cache().slot_count() * bs;
+    std::uint64_t share = cache_bytes >= (64u << 20) ? cache_bytes / 2 : cache_bytes / 4;
+    std::uint64_t budget = share / static_cast<std::uint64_t>(std::max(1, sequential_readers_.load()));
     std::uint64_t cap = std::max<std::uint64_t>(bs, std::min<std::uint64_t>(options_.max_readahead, budget));
     handle.window = handle.window == 0 ? std::min(kInitialWindow, cap) : std::min(cap, handle.window * 2);
     handle.next_offset = std::max(handle.next_offset, end);
