@@ -306,7 +306,7 @@ void FileSystem::Release(std::uint64_t handle) {
 Status FileSystem::Ready(RemoteObject& object, Deadline deadline) {
   Status probed = object.EnsureProbed(probe_options_, deadline);
   if (!probed) return probed;
-  object.Attach(engine_->NewObjectId(), engine_->cache().block_size());
+  if (object.cache_id() == 0) object.Attach(engine_->NewObjectId(), engine_->cache().block_size());
   return Ok{};
 }
 
@@ -436,6 +436,9 @@ void FileSystem::OnDone(std::uint64_t job, const worker::JobResult& result) {
 Result<int> FileSystem::WaitBlock(const std::shared_ptr<RemoteObject>& object, std::uint64_t index, Deadline deadline) {
   auto& cache = engine_->cache();
   for (int attempt = 0;; ++attempt) {
+    // A failed object (checksum mismatch, changed) fetches nothing more: its blocks were
+    // dropped, and a read already in progress must not bring them back.
+    if (auto failure = object->failure()) return *failure;
     auto acquired = cache.AcquirePinned({object->cache_id(), index});
     if (acquired.slot < 0) {
       if (Clock::now() >= deadline) {

@@ -61,7 +61,7 @@ class RemoteObject {
   // After a successful probe (or without one when the manifest had everything):
   std::uint64_t size() const;
   std::string etag() const;
-  std::uint64_t cache_id() const { return cache_id_; }
+  std::uint64_t cache_id() const { return cache_id_.load(); }
   std::size_t block_size() const { return block_size_; }
   std::uint64_t BlockCount() const;
   std::uint64_t BlockLength(std::uint64_t index) const;
@@ -114,7 +114,7 @@ class RemoteObject {
   std::optional<Error> probe_error_;
   std::chrono::steady_clock::time_point probe_failed_at_{};
 
-  std::uint64_t cache_id_ = 0;
+  std::atomic<std::uint64_t> cache_id_{0};   // read without the lock
   std::size_t block_size_ = 0;
   std::unique_ptr<integrity::Verifier> verifier_;
   std::vector<std::uint32_t> crcs_;
