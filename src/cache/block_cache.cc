@@ -27,10 +27,12 @@ void BlockCache::UnlinkLruLocked(Slot& s) {
   if (!s.in_lru) return;
   lru_.erase(s.lru);
   s.in_lru = false;
+  s.cold = false;
 }
 
 int BlockCache::TakeFreeSlotLocked() {
-  if (!free_.empty()) {
+  bool cold_first = !lru_.empty() && slots_[lru_.front()].cold;
+  if (!free_.empty() && !cold_first) {
     int slot = free_.back();
     free_.pop_back();
     return slot;
@@ -139,6 +141,7 @@ void BlockCache::Unpin(int slot, bool cold) {
   } else if (s.state == State::kReady) {
     s.lru = lru_.insert(cold ? lru_.begin() : lru_.end(), slot);
     s.in_lru = true;
+    s.cold = cold;
   }
 }
 

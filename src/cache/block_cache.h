@@ -72,8 +72,11 @@ class BlockCache {
   // kFilling -> removed (the fetch failed); waiters see the slot vanish.
   void Abandon(int slot);
   void Pin(int slot);
-  // cold: the block is not wanted again soon (a sequential reader is past it), so it is
-  // evicted before blocks fetched ahead that nobody has read yet.
+  // cold: the block is not wanted again soon (a sequential reader is past it, and the
+  // kernel's page cache holds its bytes), so its slot is the next one reused: before blocks
+  // fetched ahead that nobody has read yet, and before slots never used. A streaming reader
+  // so cycles through a few warm slots instead of touching (and paying to allocate) every
+  // page of the cache.
   void Unpin(int slot, bool cold = false);
   State state(int slot) const;
   std::size_t length(int slot) const;
@@ -100,6 +103,7 @@ class BlockCache {
     bool doomed = false;            // drop when the last pin goes
     std::list<int>::iterator lru;   // valid when in lru_ (ready and unpinned)
     bool in_lru = false;
+    bool cold = false;              // in lru_ at its front (Unpin(cold))
     int waiters = 0;                // threads in WaitNotFilling for this slot
   };
   BlockCache(Segment segment, std::size_t block_size, std::size_t slots);
