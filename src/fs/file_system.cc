@@ -652,7 +652,11 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
   }
   std::uint64_t bs = object->block_size();
   auto& cache = engine_->cache();
-  for (std::uint64_t index = offset / bs; index * bs < end; ++index) {
+  // The reply needs every block, so wait for the last one first: blocks arrive roughly in
+  // order, and this thread then sleeps once per read instead of once per block.
+  const std::uint64_t first = offset / bs, last = (end - 1) / bs;
+  data.pieces.resize(static_cast<std::size_t>(last - first + 1), {-1, nullptr, 0});
+  for (std::uint64_t index = last + 1; index-- > first;) {
     auto slot = WaitBlock(object, index, deadline);
     if (!slot) {
       ReleaseRead(data);
@@ -661,7 +665,7 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
     std::uint64_t block_start = index * bs;
     std::uint64_t from = std::max(offset, block_start) - block_start;
     std::uint64_t to = std::min(end, block_start + object->BlockLength(index)) - block_start;
-    data.pieces.push_back({*slot, cache.SlotData(*slot) + from, static_cast<std::size_t>(to - from)});
+    data.pieces[static_cast<std::size_t>(index - first)] = {*slot, cache.SlotData(*slot) + from, static_cast<std::size_t>(to - from)};
     data.total += static_cast<std::size_t>(to - from);
   }
   if (end == object_size) {
