@@ -55,7 +55,7 @@ void AddGetOptions(CLI::App* app, GetConfig* config, std::string* concurrency, i
   app->add_option("-O,--output", config->output, "Destination file or directory (default: current directory)");
   app->add_option("--manifest", config->manifest, "Download every URL of a manifest (urls.txt or getm JSON)");
   app->add_option("--concurrency", *concurrency,
-                  "Range requests in flight (default 16); 1 streams one GET; none uses no worker processes")
+                  "Range requests in flight at most (default 16; fewer while fewer move as much); 1 streams one GET; none uses no worker processes")
       ->check([](const std::string& v) -> std::string {
         if (v == "none") return "";
         try {
@@ -136,7 +136,7 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   cmd->add_option("manifest", c.manifest, "urls.txt (URL [PATH] [size=N] [md5=...]) or getm's JSON list")->required();
   cmd->add_option("mountpoint", c.mountpoint, "An existing directory")->required();
   cmd->add_flag("-f,--foreground", c.foreground, "Stay in the foreground, logging to stderr");
-  cmd->add_option("--concurrency", m->concurrency, "Range requests in flight (default 16); none: no worker processes (debugging)");
+  cmd->add_option("--concurrency", m->concurrency, "Range requests in flight at most (default 16; fewer while fewer move as much); none: no worker processes (debugging)");
   cmd->add_option("--workers", c.fs.workers, "Worker processes (default: number of CPUs)")->check(CLI::Range(1, 256));
   cmd->add_option("--cache-size", c.fs.cache_size, "Shared-memory block cache (default 1G, less on small machines)")->transform(SizeValidator());
   cmd->add_option("--block-size", c.fs.block_size, "Cache block, the smallest fetch (default 64K)")->transform(SizeValidator())

@@ -530,9 +530,10 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
   if (handle.window == 0) return;
   std::uint64_t start = std::max(handle.prefetched_until, end);
   std::uint64_t target = std::min(object_size, end + handle.window);
-  int concurrency = std::max(1, engine_->concurrency());
-  // Keep up to `concurrency` requests in flight for one fast reader, but none smaller than
-  // 4 MiB (or the window): each request costs a round trip and scheduling of its own.
+  int concurrency = std::max(1, engine_->pool().in_flight_limit());
+  // Keep the pool's requests in flight (up to --concurrency, fewer when fewer move as
+  // much: see ConcurrencyTuner) for one fast reader, but none smaller than 4 MiB (or the
+  // window): each request costs a round trip and scheduling of its own.
   std::uint64_t floor = std::max<std::uint64_t>(bs, std::min<std::uint64_t>(handle.window, 4 << 20));
   std::uint64_t request = std::clamp<std::uint64_t>(handle.window / static_cast<std::uint64_t>(concurrency), floor,
                                                     std::max(floor, max_blocks * bs));
@@ -783,7 +784,7 @@ std::string FileSystem::StatusJson() {
                        {"evictions", c.evictions},
                        {"crc_failures", c.crc_failures}};
     status["workers"] = {{"alive", p.workers_alive}, {"restarts", p.worker_restarts},
-                         {"in_flight", p.in_flight}, {"requests", p.jobs_started}, {"failed", p.jobs_failed}};
+                         {"in_flight", p.in_flight}, {"in_flight_limit", p.in_flight_limit}, {"requests", p.jobs_started}, {"failed", p.jobs_failed}};
   }
   return status.dump(2) + "\n";
 }

@@ -28,7 +28,16 @@ std::string DefaultWorkerPath() {
   return GETMFS_BUILD_WORKER;
 }
 
-Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
+namespace {
+ConcurrencyTuner::Options TunerOptions(const PoolOptions& options) {
+  ConcurrencyTuner::Options tuner;
+  tuner.max = std::max(1, options.concurrency);
+  tuner.min = options.tune_concurrency ? std::min(tuner.max, 2) : tuner.max;
+  return tuner;
+}
+}  // namespace
+
+Pool::Pool(PoolOptions options) : options_(std::move(options)), tuner_(TunerOptions(options_)), limit_(tuner_.limit()) {}
 
 Result<std::unique_ptr<Pool>> Pool::Start(PoolOptions options) {
   if (options.concurrency < 1) options.concurrency = 1;
@@ -164,6 +173,7 @@ PoolStats Pool::Stats() const {
   std::scoped_lock lock(mu_);
   PoolStats s = stats_;
   s.in_flight = in_flight_;
+  s.in_flight_limit = tuner_.limit();
   s.workers_alive = 0;
   for (const auto& w : workers_) s.workers_alive += w.alive;
   return s;
@@ -183,7 +193,7 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
       ++it;
     }
   }
-  while (in_flight_ < options_.concurrency && !queue_.empty()) {
+  while (in_flight_ < tuner_.limit() && !queue_.empty()) {
     int best = -1;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
       if (workers_[i].alive && (best < 0 || workers_[i].jobs < workers_[static_cast<std::size_t>(best)].jobs)) {
@@ -208,6 +218,8 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
     }
     Worker& w = workers_[static_cast<std::size_t>(best)];
     job.worker = best;
+    job.dispatched = Clock::now();
+    job.dispatched_bytes = spec.length;
     ++w.jobs;
     ++in_flight_;
     ++stats_.jobs_started;
@@ -247,6 +259,12 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
       ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
       result.error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
       ++stats_.jobs_failed;
+    }
+    if (!result.error && !result.cancelled) {
+      // Busy: the pipeline had not drained (others in flight or waiting) when it ended.
+      bool busy = in_flight_ >= 2 || !queue_.empty();
+      tuner_.OnJobDone(job.dispatched_bytes, job.dispatched, Clock::now(), in_flight_, busy);
+      limit_.store(tuner_.limit(), std::memory_order_relaxed);
     }
     --in_flight_;
     --workers_[static_cast<std::size_t>(worker)].jobs;

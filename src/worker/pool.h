@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -21,6 +22,7 @@
 
 #include "util/error.h"
 #include "util/unique_fd.h"
+#include "worker/concurrency_tuner.h"
 #include "worker/fetch_loop.h"
 #include "worker/protocol.h"
 
@@ -44,7 +46,8 @@ class JobObserver {
 
 struct PoolOptions {
   int workers = 1;                  // processes (ignored in the no-worker mode)
-  int concurrency = 16;             // jobs in flight across all of them
+  int concurrency = 16;             // jobs in flight across all of them, at most
+  bool tune_concurrency = true;     // fewer when fewer move as much (see ConcurrencyTuner)
   bool in_process = false;          // the no-worker mode: one fetch loop thread here
   std::string worker_path;          // executable to run as `PATH __worker__ ...`
   int cache_fd = -1;                // the memfd every worker maps
@@ -60,6 +63,7 @@ struct PoolStats {
   std::uint64_t worker_restarts = 0;
   int workers_alive = 0;
   int in_flight = 0;
+  int in_flight_limit = 0;          // what the tuner allows now
 };
 
 // The executable that serves `__worker__`: $GETMFS_WORKER, else the installed getmfs, else
@@ -80,6 +84,8 @@ class Pool {
   // Ends a job early; its observer still gets OnDone(cancelled = true).
   void Cancel(std::uint64_t job);
   PoolStats Stats() const;
+  // Requests the pool lets run at once now (the tuner's limit; at most `concurrency`).
+  int in_flight_limit() const { return limit_.load(std::memory_order_relaxed); }
 
  private:
   struct Worker {
@@ -99,6 +105,8 @@ class Pool {
     std::uint64_t blocks_done = 0;
     bool cancel_requested = false;
     std::chrono::steady_clock::time_point deadline;
+    std::chrono::steady_clock::time_point dispatched;
+    std::uint64_t dispatched_bytes = 0;   // of this dispatch (a re-queued job resumes)
   };
   using Callback = std::function<void()>;
 
@@ -117,6 +125,8 @@ class Pool {
   std::deque<std::uint64_t> queue_;
   std::uint64_t next_id_ = 1;
   int in_flight_ = 0;
+  ConcurrencyTuner tuner_;
+  std::atomic<int> limit_{1};   // tuner_.limit(), readable without mu_
   int quick_deaths_ = 0;
   bool stopping_ = false;
   PoolStats stats_;
