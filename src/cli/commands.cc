@@ -55,7 +55,7 @@ void AddGetOptions(CLI::App* app, GetConfig* config, std::string* concurrency, i
   app->add_option("-O,--output", config->output, "Destination file or directory (default: current directory)");
   app->add_option("--manifest", config->manifest, "Download every URL of a manifest (urls.txt or getm JSON)");
   app->add_option("--concurrency", *concurrency,
-                  "Range requests in flight at most (default 16; fewer while fewer move as much); 1 streams one GET; none uses no worker processes")
+                  "Range requests in flight (default 16); 1 streams one GET; none uses no worker processes")
       ->check([](const std::string& v) -> std::string {
         if (v == "none") return "";
         try {

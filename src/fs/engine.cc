@@ -46,6 +46,7 @@ Result<std::shared_ptr<Engine>> Engine::Start(EngineOptions options) {
   // In the streaming modes each reader has one long GET; the limit only guards against
   // runaway numbers of readers (and lets a random read through beside a paused stream).
   pool.concurrency = concurrency <= 1 ? 64 : concurrency;
+  pool.tune_concurrency = options.tune_concurrency && concurrency > 1;
   pool.worker_path = options.worker_path.empty() ? worker::DefaultWorkerPath() : options.worker_path;
   pool.cache_fd = engine->cache_->fd();
   pool.region = engine->cache_->SlotData(0);

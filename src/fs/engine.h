@@ -21,6 +21,11 @@ struct EngineOptions {
   std::size_t cache_size = 0;             // 0: enough for the read-ahead windows
   std::optional<int> concurrency = 1;     // nullopt: no workers; 1: one streaming worker; N
   int workers = 0;                        // 0: number of CPUs (at most concurrency)
+  // Let the pool run fewer than `concurrency` requests while fewer move as much (see
+  // worker::ConcurrencyTuner). For callers whose requests stream a window ahead of a reader
+  // (the mount); `get` and the library split an object into `concurrency` parts and want
+  // them all at once. Ignored in the streaming modes.
+  bool tune_concurrency = false;
   std::string worker_path;                // "": worker::DefaultWorkerPath()
   worker::FetchLoopOptions fetch;
 };

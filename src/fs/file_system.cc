@@ -124,6 +124,7 @@ Status FileSystem::Start() {
   engine.cache_size = options_.cache_size;
   engine.concurrency = options_.concurrency;
   engine.workers = options_.workers;
+  engine.tune_concurrency = true;   // read-ahead windows: see Prefetch
   engine.worker_path = options_.worker_path;
   auto started = Engine::Start(engine);
   if (!started) return started.error();

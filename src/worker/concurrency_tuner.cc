@@ -32,23 +32,36 @@ void ConcurrencyTuner::SetLimit(int limit, Clock::time_point now) {
   }
 }
 
+void ConcurrencyTuner::Judge(bool slow, Clock::time_point now) {
+  // Slow connections: parallelism is what moves data. To the maximum without waiting for
+  // an epoch (two in a row, so one stalled request on a fast origin does not decide).
+  slow_in_a_row_ = slow ? slow_in_a_row_ + 1 : 0;
+  if (slow_in_a_row_ < 2 || limit_ >= options_.max) return;
+  LOG(Debug) << "concurrency " << limit_ << " -> " << options_.max << ": requests move under "
+             << static_cast<long>(options_.fast_connection / (1 << 20)) << " MiB/s";
+  slow_in_a_row_ = 0;
+  phase_ = Phase::kSteady;
+  SetLimit(options_.max, now);
+  hold_epochs_ = options_.first_hold;
+}
+
+void ConcurrencyTuner::OnProgress(std::uint64_t bytes, Clock::time_point dispatched, Clock::time_point now,
+                                  bool* judged) {
+  if (*judged || options_.max <= options_.min || now - dispatched < kJudgeAfter) return;
+  *judged = true;
+  Judge(static_cast<double>(bytes) < std::chrono::duration<double>(now - dispatched).count() * options_.fast_connection,
+        now);
+}
+
 void ConcurrencyTuner::OnJobDone(std::uint64_t bytes, Clock::time_point dispatched, Clock::time_point done,
-                                 int in_flight, bool busy) {
+                                 int in_flight, bool busy, bool* judged) {
   if (options_.max <= options_.min) return;
   const double seconds = std::chrono::duration<double>(done - dispatched).count();
-  if (bytes >= (1u << 20) && limit_ < options_.max) {
-    // Slow connections: parallelism is what moves data. To the maximum without waiting for
-    // an epoch (two in a row, so one stalled request on a fast origin does not decide).
-    slow_in_a_row_ = static_cast<double>(bytes) < seconds * options_.fast_connection ? slow_in_a_row_ + 1 : 0;
-    if (slow_in_a_row_ >= 2) {
-      LOG(Debug) << "concurrency " << limit_ << " -> " << options_.max << ": requests move under "
-                 << static_cast<long>(options_.fast_connection / (1 << 20)) << " MiB/s";
-      slow_in_a_row_ = 0;
-      phase_ = Phase::kSteady;
-      SetLimit(options_.max, done);
-      hold_epochs_ = options_.first_hold;
-      return;
-    }
+  if (!*judged && bytes >= (1u << 20)) {
+    *judged = true;
+    const int before = limit_;
+    Judge(static_cast<double>(bytes) < seconds * options_.fast_connection, done);
+    if (limit_ != before) return;
   }
   // Requests started under an earlier limit (or before an idle gap) say nothing about this.
   if (dispatched < epoch_start_) return;

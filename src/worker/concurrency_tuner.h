@@ -20,9 +20,10 @@
 // doubling to 256, so a try that keeps failing costs under 1% of the time). The first
 // epoch (connection set-up, the windows' first small requests) only warms up.
 //
-// It starts at 4 and goes to the maximum as soon as two requests in a row of 1 MiB or more
-// move slower than a fast connection: a capped or distant origin gets every connection
-// after its first requests, while a fast one never pays for 16 (a cloud store whose
+// It starts at 4 and goes to the maximum as soon as two requests in a row move slower than
+// a fast connection (judged after 100 ms of a request, or at its end if it was 1 MiB or
+// more): a capped or distant origin gets every connection a tenth of a second in, while a
+// fast one never pays for 16 (a cloud store whose
 // connections are fast but not shared climbs there by tries, in a few epochs).
 #ifndef GETMFS_WORKER_CONCURRENCY_TUNER_H_
 #define GETMFS_WORKER_CONCURRENCY_TUNER_H_
@@ -53,13 +54,21 @@ class ConcurrencyTuner {
   // A request that moved `bytes` between `dispatched` and `done` ended well, with
   // `in_flight` requests running (itself included). `busy`: others were in flight or queued
   // (false: the pipeline drained, and what comes next says nothing about throughput).
-  void OnJobDone(std::uint64_t bytes, Clock::time_point dispatched, Clock::time_point done, int in_flight, bool busy);
+  void OnJobDone(std::uint64_t bytes, Clock::time_point dispatched, Clock::time_point done, int in_flight, bool busy,
+                 bool* judged);
+  // A request dispatched at `dispatched` has moved `bytes` by `now`. Once it has run
+  // kJudgeAfter, its pace so far says whether connections are slow, without waiting for a
+  // large request to end. `judged` (one per request, false at dispatch) makes it count once;
+  // OnJobDone judges a request of 1 MiB or more that ended before.
+  void OnProgress(std::uint64_t bytes, Clock::time_point dispatched, Clock::time_point now, bool* judged);
+  static constexpr std::chrono::milliseconds kJudgeAfter{100};
 
  private:
   enum class Phase { kSteady, kTryingFewer, kTryingMore };
   void StartEpoch(Clock::time_point now);
   void Evaluate(Clock::time_point now);
   void SetLimit(int limit, Clock::time_point now);
+  void Judge(bool slow, Clock::time_point now);
 
   Options options_;
   int limit_;
@@ -70,7 +79,7 @@ class ConcurrencyTuner {
   int hold_;                       // epochs to wait after the next failed try
   int hold_epochs_ = 0;            // epochs left before the next try
   bool warmed_up_ = false;
-  int slow_in_a_row_ = 0;          // requests of 1 MiB or more slower than fast_connection
+  int slow_in_a_row_ = 0;          // requests judged slower than fast_connection
   std::vector<double> baseline_;   // throughput of the last epochs at this limit
 
   // The current epoch: requests dispatched since it began that ended while busy.

@@ -33,6 +33,7 @@ ConcurrencyTuner::Options TunerOptions(const PoolOptions& options) {
   ConcurrencyTuner::Options tuner;
   tuner.max = std::max(1, options.concurrency);
   tuner.min = options.tune_concurrency ? std::min(tuner.max, 2) : tuner.max;
+  tuner.start = options.tune_concurrency ? tuner.start : tuner.max;
   return tuner;
 }
 }  // namespace
@@ -220,6 +221,8 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
     job.worker = best;
     job.dispatched = Clock::now();
     job.dispatched_bytes = spec.length;
+    job.reported_bytes = 0;
+    job.judged = false;
     ++w.jobs;
     ++in_flight_;
     ++stats_.jobs_started;
@@ -238,8 +241,15 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
       std::uint32_t crc = b.at(2).get<std::uint32_t>();
       auto it = jobs_.find(id);
       if (it == jobs_.end()) continue;
-      ++it->second.blocks_done;
-      JobObserver* observer = it->second.observer;
+      Job& job = it->second;
+      std::uint64_t target = index - job.spec.first_index;
+      if (target < job.spec.targets.size()) job.reported_bytes += job.spec.targets[target].length;
+      ++job.blocks_done;
+      if (!job.judged) {
+        tuner_.OnProgress(job.reported_bytes, job.dispatched, Clock::now(), &job.judged);
+        limit_.store(tuner_.limit(), std::memory_order_relaxed);
+      }
+      JobObserver* observer = job.observer;
       callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
     }
     return;
@@ -263,7 +273,7 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
     if (!result.error && !result.cancelled) {
       // Busy: the pipeline had not drained (others in flight or waiting) when it ended.
       bool busy = in_flight_ >= 2 || !queue_.empty();
-      tuner_.OnJobDone(job.dispatched_bytes, job.dispatched, Clock::now(), in_flight_, busy);
+      tuner_.OnJobDone(job.dispatched_bytes, job.dispatched, Clock::now(), in_flight_, busy, &job.judged);
       limit_.store(tuner_.limit(), std::memory_order_relaxed);
     }
     --in_flight_;

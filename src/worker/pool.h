@@ -47,7 +47,7 @@ class JobObserver {
 struct PoolOptions {
   int workers = 1;                  // processes (ignored in the no-worker mode)
   int concurrency = 16;             // jobs in flight across all of them, at most
-  bool tune_concurrency = true;     // fewer when fewer move as much (see ConcurrencyTuner)
+  bool tune_concurrency = false;    // 2 to `concurrency`, by measurement (ConcurrencyTuner)
   bool in_process = false;          // the no-worker mode: one fetch loop thread here
   std::string worker_path;          // executable to run as `PATH __worker__ ...`
   int cache_fd = -1;                // the memfd every worker maps
@@ -107,6 +107,8 @@ class Pool {
     std::chrono::steady_clock::time_point deadline;
     std::chrono::steady_clock::time_point dispatched;
     std::uint64_t dispatched_bytes = 0;   // of this dispatch (a re-queued job resumes)
+    std::uint64_t reported_bytes = 0;     // of this dispatch, in finished blocks so far
+    bool judged = false;                  // by the tuner, this dispatch
   };
   using Callback = std::function<void()>;
 

@@ -45,7 +45,8 @@ std::vector<int> SimulateSized(ConcurrencyTuner& tuner, int requests, const std:
     std::uint64_t bytes = sizes[static_cast<std::size_t>(first - flight.begin())];
     sizes.erase(sizes.begin() + (first - flight.begin()));
     flight.erase(first);
-    tuner.OnJobDone(bytes, dispatched, now, static_cast<int>(flight.size()) + 1, /*busy=*/true);
+    bool judged = false;
+    tuner.OnJobDone(bytes, dispatched, now, static_cast<int>(flight.size()) + 1, /*busy=*/true, &judged);
     while (static_cast<int>(flight.size()) < tuner.limit()) flight.push_back({now, now + duration(tuner.limit())});
     limits.push_back(tuner.limit());
   }
@@ -117,6 +118,28 @@ TEST(ConcurrencyTuner, AWindowsFirstSmallRequestsDoNotMakeACappedOriginLookFast)
   for (int i = 0; i < when; ++i) EXPECT_GE(limits[static_cast<std::size_t>(i)], 4) << "request " << i;
 }
 
+TEST(ConcurrencyTuner, JudgesALargeSlowRequestBeforeItEnds) {
+  // getmfs get splits 256 MiB into 16 requests of 16 MiB: at 16 MiB/s each ends after a
+  // second. Their progress says "slow" a tenth of a second in.
+  ConcurrencyTuner tuner(Options(16));
+  auto start = Clock::now();
+  bool judged[4] = {};
+  for (int ms = 10; ms <= 100 && tuner.limit() < 16; ms += 10) {
+    for (bool& j : judged) {
+      tuner.OnProgress(static_cast<std::uint64_t>(16 * kMiB * ms / 1000), start, start + std::chrono::milliseconds(ms), &j);
+    }
+  }
+  EXPECT_EQ(tuner.limit(), 16);
+  // Fast progress never counts as slow, and each request is judged once.
+  ConcurrencyTuner fast(Options(16));
+  bool once = false;
+  fast.OnProgress(64 << 20, start, start + std::chrono::milliseconds(150), &once);
+  EXPECT_TRUE(once);
+  fast.OnProgress(0, start, start + std::chrono::milliseconds(300), &once);
+  fast.OnProgress(0, start, start + std::chrono::milliseconds(300), &once);
+  EXPECT_EQ(fast.limit(), 4);
+}
+
 TEST(ConcurrencyTuner, FewerConnectionsWhenTheyShareOneFastBottleneck) {
   // 1.5 GiB/s in all, shared: each of n connections gets 1/n of it, minus 2% per extra one.
   ConcurrencyTuner tuner(Options(16));
@@ -166,7 +189,8 @@ TEST(ConcurrencyTuner, LearnsNothingFromRequestsThatRunAlone) {
   auto now = Clock::now();
   // One request at a time (random reads): nothing is learned, however fast they are.
   for (int i = 0; i < 1000; ++i) {
-    tuner.OnJobDone(kRequest, now, now + std::chrono::milliseconds(1), 1, /*busy=*/false);
+    bool judged = false;
+    tuner.OnJobDone(kRequest, now, now + std::chrono::milliseconds(1), 1, /*busy=*/false, &judged);
     now += std::chrono::milliseconds(2);
   }
   EXPECT_EQ(tuner.limit(), 4);
