@@ -28,6 +28,7 @@ with md5sum on its first run and by size on every run; outputs are deleted betwe
 
 Options:
   --quick               smoke run: 64 MiB capped, 256 MiB uncapped, 3 runs
+  --warm-mib N          warm N MiB of memory before timing (default 4096; 0 skips; see README)
   --runs N              timed runs per tool and scenario (default 5; --quick: 3)
   --capped-curl-runs N  curl runs in the capped scenario, where one run of 256 MiB takes
                         16 s (default: 2, or --runs if smaller; 0 skips curl there)
@@ -60,6 +61,7 @@ die() { echo "get_bench: $*" >&2; exit 2; }
 
 # ---------------------------------------------------------------- options
 QUICK=0
+WARM_MIB=4096
 RUNS=""
 CAPPED_CURL_RUNS=""
 ONLY=""
@@ -78,6 +80,7 @@ STRICT=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --warm-mib) WARM_MIB="${2:?--warm-mib needs N}"; shift ;;
     --runs) RUNS="${2:?--runs needs N}"; shift ;;
     --capped-curl-runs) CAPPED_CURL_RUNS="${2:?--capped-curl-runs needs N}"; shift ;;
     --no-capped-curl) CAPPED_CURL_RUNS=0 ;;
@@ -163,6 +166,7 @@ CAPPED_MD5="" UNCAPPED_MD5=""
 # ---------------------------------------------------------------- nginx
 # (config and start: write_conf and start_nginx in lib.sh)
 PORT=""
+warm_memory "$WARM_MIB"
 start_nginx
 BASE="http://127.0.0.1:$PORT"
 

@@ -43,6 +43,7 @@ the kernel page cache never serves a second read. getmfs and the reference tool 
 
 Options:
   --quick               smoke run: 64 MiB capped, 256 MiB uncapped, 3 runs (fio, memory: 1)
+  --warm-mib N          warm N MiB of memory before timing (default 4096; 0 skips; see README)
   --runs N              timed runs per tool (default 5; --quick: 3)
   --only NAME[,NAME]    capped, uncapped, manifest, fio, memory (default: all)
   --getmfs PATH         getmfs binary (default: $GETMFS, else <repo>/build/getmfs);
@@ -75,6 +76,7 @@ fail() { echo "mount_bench: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- options
 QUICK=0
+WARM_MIB=4096
 RUNS=""
 ONLY=""
 CAPPED_MIB=""
@@ -99,6 +101,7 @@ STRICT=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --warm-mib) WARM_MIB="${2:?--warm-mib needs N}"; shift ;;
     --runs) RUNS="${2:?--runs needs N}"; shift ;;
     --only) ONLY="${2:?--only needs NAME}"; shift ;;
     --getmfs) GETMFS_BIN="${2:?--getmfs needs PATH}"; shift ;;
@@ -262,6 +265,7 @@ extra_nginx_locations() {
 EOF
 }
 PORT=""
+warm_memory "$WARM_MIB"
 start_nginx
 BASE="http://127.0.0.1:$PORT"
 # A presigned-looking query: nginx ignores it; getmfs must keep it out of its logs.
