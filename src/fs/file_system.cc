@@ -454,7 +454,7 @@ Result<int> FileSystem::WaitBlock(const std::shared_ptr<RemoteObject>& object, s
       cache.Pin(slot);
       SubmitRange(object, index, {slot});
     }
-    auto state = cache.WaitNotFilling(slot, deadline);
+    auto state = WaitFilled(slot, deadline);
     if (state == cache::BlockCache::State::kReady) {
       if (cache.Verify(slot)) return slot;
       cache.Unpin(slot);   // dropped by Verify: fetch it again
@@ -471,6 +471,29 @@ Result<int> FileSystem::WaitBlock(const std::shared_ptr<RemoteObject>& object, s
     if (auto failure = object->failure()) return *failure;
     if (auto error = object->last_fetch_error(); error && attempt >= 0) return *error;
     if (attempt >= 2) return Error{ErrorKind::kNetwork, object->path() + ": block " + std::to_string(index) + " could not be fetched"};
+  }
+}
+
+cache::BlockCache::State FileSystem::WaitFilled(int slot, Deadline deadline) {
+  auto& cache = engine_->cache();
+  for (;;) {
+    // In steps: between them, ask the pool to move a stalled request to another connection.
+    auto step = std::min(deadline, Clock::now() + worker::Pool::kStallAfter);
+    auto state = cache.WaitNotFilling(slot, step);
+    if (state != cache::BlockCache::State::kFilling || Clock::now() >= deadline) return state;
+    std::uint64_t job = 0;
+    {
+      std::scoped_lock lock(jobs_mu_);
+      for (const auto& [id, fetch] : jobs_) {
+        if (fetch.stream) continue;
+        auto it = std::find(fetch.slots.begin(), fetch.slots.end(), slot);
+        if (it != fetch.slots.end() && !fetch.arrived[static_cast<std::size_t>(it - fetch.slots.begin())]) {
+          job = id;
+          break;
+        }
+      }
+    }
+    if (job != 0) engine_->pool().RestartIfStalled(job);
   }
 }
 
@@ -785,7 +808,7 @@ std::string FileSystem::StatusJson() {
                        {"evictions", c.evictions},
                        {"crc_failures", c.crc_failures}};
     status["workers"] = {{"alive", p.workers_alive}, {"restarts", p.worker_restarts},
-                         {"in_flight", p.in_flight}, {"in_flight_limit", p.in_flight_limit}, {"requests", p.jobs_started}, {"failed", p.jobs_failed}};
+                         {"in_flight", p.in_flight}, {"in_flight_limit", p.in_flight_limit}, {"stalls_restarted", p.stalls_restarted}, {"requests", p.jobs_started}, {"failed", p.jobs_failed}};
   }
   return status.dump(2) + "\n";
 }

@@ -163,6 +163,9 @@ class FileSystem : public worker::JobObserver {
              std::uint64_t max_blocks);
   // Returns the block pinned for the caller, fetching it if needed.
   Result<int> WaitBlock(const std::shared_ptr<RemoteObject>& object, std::uint64_t index, Deadline deadline);
+  // Waits until the pinned slot is no longer filling or the deadline passes, nudging a
+  // stalled fetch of it on the way (worker::Pool::RestartIfStalled).
+  cache::BlockCache::State WaitFilled(int slot, Deadline deadline);
   Status EnsureVerified(const std::shared_ptr<RemoteObject>& object, Deadline deadline);
   void Prefetch(Handle& handle, std::uint64_t offset, std::size_t size);
   // Streaming modes (--concurrency 1 or none): one kept-alive GET per sequential reader,

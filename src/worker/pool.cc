@@ -170,6 +170,28 @@ void Pool::Cancel(std::uint64_t id) {
   Wake();   // a queued job is finished by the pool thread
 }
 
+bool Pool::RestartIfStalled(std::uint64_t id) {
+  std::scoped_lock lock(mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return false;
+  Job& job = it->second;
+  if (job.worker < 0 || job.cancel_requested || job.restart_requested || job.stall_restarts >= 2) return false;
+  std::uint64_t credited = 0;
+  for (const auto& target : job.spec.targets) credited += target.length;
+  if (credited < job.spec.length) return false;   // a stream: its pace is its reader's
+  if (pace_ <= 0 || job.dispatched_bytes < job.reported_bytes + (256u << 10)) return false;
+  double elapsed = std::chrono::duration<double>(Clock::now() - job.dispatched).count();
+  if (elapsed < std::chrono::duration<double>(kStallAfter).count()) return false;
+  if (static_cast<double>(job.reported_bytes) >= elapsed * pace_ / 8) return false;
+  job.restart_requested = true;
+  ++job.stall_restarts;
+  ++stats_.stalls_restarted;
+  LOG(Debug) << "request " << id << " moved " << job.reported_bytes << " bytes in " << static_cast<int>(elapsed * 1000)
+             << " ms (requests move " << static_cast<long>(pace_ / (1 << 20)) << " MiB/s): moving it to another connection";
+  SendMessage(workers_[static_cast<std::size_t>(job.worker)].socket.get(), {{"t", "cancel"}, {"id", id}});
+  return true;
+}
+
 PoolStats Pool::Stats() const {
   std::scoped_lock lock(mu_);
   PoolStats s = stats_;
@@ -262,6 +284,17 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
   if (type == "done") {
     JobResult result;
     result.cancelled = m.value("cancelled", false);
+    if (job.restart_requested && result.cancelled && !job.cancel_requested) {
+      // Cancelled by RestartIfStalled: the rest runs again, first in line, on whichever
+      // connection the worker it lands on has free (the stalled one is closed).
+      job.restart_requested = false;
+      job.worker = -1;
+      --in_flight_;
+      --workers_[static_cast<std::size_t>(worker)].jobs;
+      queue_.push_front(id);
+      return;
+    }
+    job.restart_requested = false;
     result.retries = m.value("retries", 0);
     stats_.retries += static_cast<std::uint64_t>(result.retries);
     if (!m.value("ok", false) && !result.cancelled) {
@@ -271,6 +304,11 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
       ++stats_.jobs_failed;
     }
     if (!result.error && !result.cancelled) {
+      if (job.dispatched_bytes >= (1u << 20)) {
+        double seconds = std::chrono::duration<double>(Clock::now() - job.dispatched).count();
+        double pace = seconds > 0 ? static_cast<double>(job.dispatched_bytes) / seconds : 0;
+        pace_ = pace_ <= 0 ? pace : 0.8 * pace_ + 0.2 * pace;
+      }
       // Busy: the pipeline had not drained (others in flight or waiting) when it ended.
       bool busy = in_flight_ >= 2 || !queue_.empty();
       tuner_.OnJobDone(job.dispatched_bytes, job.dispatched, Clock::now(), in_flight_, busy, &job.judged);

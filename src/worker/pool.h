@@ -61,6 +61,7 @@ struct PoolStats {
   std::uint64_t jobs_failed = 0;
   std::uint64_t retries = 0;
   std::uint64_t worker_restarts = 0;
+  std::uint64_t stalls_restarted = 0;   // requests moved off a stalled connection
   int workers_alive = 0;
   int in_flight = 0;
   int in_flight_limit = 0;          // what the tuner allows now
@@ -83,6 +84,14 @@ class Pool {
   void Credit(std::uint64_t job, std::vector<BlockTarget> targets);
   // Ends a job early; its observer still gets OnDone(cancelled = true).
   void Cancel(std::uint64_t job);
+  // A reader is waiting for this job's next block. If the job moves far slower than the
+  // pool's requests usually do (under an eighth of their pace, for at least kStallAfter), its
+  // connection is dropped and the rest of the job goes back to the head of the queue, to
+  // run on another connection (at most twice per job; never a streaming job). A stalled
+  // response (an overloaded server, a paced or broken connection) so costs the reader a few
+  // tens of milliseconds instead of the low-speed timeout. Returns true if it did so.
+  bool RestartIfStalled(std::uint64_t job);
+  static constexpr std::chrono::milliseconds kStallAfter{20};
   PoolStats Stats() const;
   // Requests the pool lets run at once now (the tuner's limit; at most `concurrency`).
   int in_flight_limit() const { return limit_.load(std::memory_order_relaxed); }
@@ -109,6 +118,8 @@ class Pool {
     std::uint64_t dispatched_bytes = 0;   // of this dispatch (a re-queued job resumes)
     std::uint64_t reported_bytes = 0;     // of this dispatch, in finished blocks so far
     bool judged = false;                  // by the tuner, this dispatch
+    int stall_restarts = 0;
+    bool restart_requested = false;       // cancelled on its worker to run again
   };
   using Callback = std::function<void()>;
 
@@ -129,6 +140,7 @@ class Pool {
   int in_flight_ = 0;
   ConcurrencyTuner tuner_;
   std::atomic<int> limit_{1};   // tuner_.limit(), readable without mu_
+  double pace_ = 0;             // bytes/s of a request, recent average (requests of 1 MiB or more)
   int quick_deaths_ = 0;
   bool stopping_ = false;
   PoolStats stats_;

@@ -162,6 +162,7 @@ class MountTest : public ::testing::Test {
     WriteRandomFile(data_->Path("gone.bin"), 100000, 21);
     WriteRandomFile(data_->Path("new.bin"), 200000, 22);
     WriteRandomFile(data_->Path("other.bin"), 500000, 23);
+    WriteRandomFile(data_->Path("stall.bin"), 16 * kMiB, 24);
     WriteFile(data_->Path("empty.bin"), "");
     WriteRandomFile(data_->Path("names/hello world.bin"), 4321, 24);
     origin_ = Origin::Start(data_->path()).release();
@@ -622,6 +623,24 @@ TEST_F(MountTest, SlowServerPastTheTimeoutGivesEtimedout) {
   EXPECT_EQ(r.error_number, ETIMEDOUT) << r.raw;
   EXPECT_GE(r.seconds, 2) << r.raw;
   EXPECT_LE(r.seconds, 2 * 4 + 2) << r.raw;
+}
+
+TEST_F(MountTest, AStalledResponseMovesToAnotherConnectionInsteadOfHoldingTheReader) {
+  // The fifth range request gets 64 KiB and then nothing for 25 s: a server stuck in the
+  // middle of a response. The reader must not wait for it (nor for the 30 s low-speed
+  // timeout): the rest of that request moves to another connection.
+  origin_->Configure({{"path", "/stall.bin"},
+                      {"faults", {{{"type", "stall"}, {"after_bytes", 65536}, {"seconds", 25}, {"after", 4}, {"times", 1}}}}});
+  std::string manifest = origin_->Url("/stall.bin") + " stall.bin size=" + std::to_string(16 * kMiB) + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {"--max-readahead", "4M"}, 60));
+  PyRead r = PythonRead(Mp("stall.bin"), 120);
+  ASSERT_TRUE(r.ok) << r.raw;
+  EXPECT_EQ(r.md5, FileMd5Hex(Src("stall.bin")));
+  EXPECT_LT(r.seconds, 10) << "the reader waited for the stalled response";
+  RunResult status = RunProgram({kBinary, "status", mp_, "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_GE(nlohmann::json::parse(status.out)["workers"]["stalls_restarted"].get<int>(), 1) << status.out;
+  EXPECT_GE(origin_->PathStats("/stall.bin")["requests"].get<int>(), 6);
 }
 
 // ---------------------------------------------------------------------------------------------
