@@ -684,7 +684,7 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
   for (std::uint64_t index = last + 1; index-- > first;) {
     auto slot = WaitBlock(object, index, deadline);
     if (!slot) {
-      ReleaseRead(data);
+      ReleaseRead(data, /*delivered=*/false);
       return ReadFailure(*object, slot.error());
     }
     std::uint64_t block_start = index * bs;
@@ -697,16 +697,20 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
     // The last bytes go out only with a verdict: a corrupted object ends in EIO, never EOF.
     Status verified = EnsureVerified(object, deadline);
     if (!verified) {
-      ReleaseRead(data);
+      ReleaseRead(data, /*delivered=*/false);
       return verified.error();
     }
   }
   return data;
 }
 
-void FileSystem::ReleaseRead(const ReadData& data) {
+void FileSystem::ReleaseRead(const ReadData& data, bool delivered) {
+  auto& cache = engine_->cache();
   for (const auto& piece : data.pieces) {
-    if (piece.slot >= 0) engine_->cache().Unpin(piece.slot, data.sequential);
+    if (piece.slot < 0) continue;
+    // A block the read stopped inside will be read again, by the next read.
+    std::size_t end = static_cast<std::size_t>(piece.data - cache.SlotData(piece.slot)) + piece.size;
+    cache.Unpin(piece.slot, delivered && data.sequential && end >= cache.length(piece.slot));
   }
 }
 

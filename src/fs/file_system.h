@@ -94,7 +94,9 @@ class FileSystem : public worker::JobObserver {
   Result<std::vector<DirEntry>> ReadDir(std::uint64_t ino);
   Result<std::uint64_t> Open(std::uint64_t ino, int flags);   // returns a handle
   Result<ReadData> Read(std::uint64_t ino, std::uint64_t handle, std::uint64_t offset, std::size_t size);
-  void ReleaseRead(const ReadData& data);
+  // Unpins a read's blocks. delivered: its bytes went to the reader, so a sequential
+  // reader's blocks read to their end are not wanted again (cold); false on error paths.
+  void ReleaseRead(const ReadData& data, bool delivered = true);
   void Release(std::uint64_t handle);
   Result<std::string> GetXattr(std::uint64_t ino, const std::string& name);
   Result<std::vector<std::string>> ListXattr(std::uint64_t ino);

@@ -18,6 +18,8 @@ void ConcurrencyTuner::StartEpoch(Clock::time_point now) {
   samples_ = 0;
   request_bytes_ = 0;
   request_seconds_ = 0;
+  large_bytes_ = 0;
+  large_seconds_ = 0;
   in_flight_sum_ = 0;
 }
 
@@ -25,11 +27,6 @@ void ConcurrencyTuner::SetLimit(int limit, Clock::time_point now) {
   limit_ = std::clamp(limit, options_.min, options_.max);
   baseline_.clear();
   StartEpoch(now);
-  if (!warmed_up_) {
-    // The first epoch includes connection set-up and the window's ramp: not comparable.
-    warmed_up_ = true;
-    return;
-  }
 }
 
 void ConcurrencyTuner::Judge(bool slow, Clock::time_point now) {
@@ -72,6 +69,10 @@ void ConcurrencyTuner::OnJobDone(std::uint64_t bytes, Clock::time_point dispatch
   }
   request_bytes_ += static_cast<double>(bytes);
   request_seconds_ += seconds;
+  if (bytes >= (1u << 20)) {
+    large_bytes_ += static_cast<double>(bytes);
+    large_seconds_ += seconds;
+  }
   in_flight_sum_ += std::max(1, in_flight);
   if (samples_ == 0) first_done_ = done;
   last_done_ = done;
@@ -88,11 +89,20 @@ void ConcurrencyTuner::Evaluate(Clock::time_point now) {
   // trip and say little about a connection's pace.
   const double per_request = request_bytes_ / request_seconds_;
   const double throughput = per_request * in_flight_sum_ / samples_;
+  // Whether connections are fast, from requests of 1 MiB or more only: a small one is mostly
+  // a round trip or a server's first burst (0: none this epoch, so no try of fewer).
+  const double large_pace = large_seconds_ > 0 ? large_bytes_ / large_seconds_ : 0;
   LOG(Debug) << "concurrency " << limit_ << ": " << static_cast<long>(throughput / (1 << 20)) << " MiB/s, "
              << static_cast<long>(per_request / (1 << 20)) << " MiB/s per request ("
              << (phase_ == Phase::kTryingFewer ? "trying fewer" : phase_ == Phase::kTryingMore ? "trying more" : "steady")
              << ")";
   StartEpoch(now);
+  if (!warmed_up_) {
+    // The first epoch includes connection set-up and the windows' first small requests:
+    // not comparable.
+    warmed_up_ = true;
+    return;
+  }
 
   if (phase_ != Phase::kSteady) {
     const bool fewer = phase_ == Phase::kTryingFewer;
@@ -100,10 +110,12 @@ void ConcurrencyTuner::Evaluate(Clock::time_point now) {
     phase_ = Phase::kSteady;
     if (kept) {
       last_failed_ = Phase::kSteady;
+      last_kept_ = fewer ? Phase::kTryingFewer : Phase::kTryingMore;
       hold_ = options_.first_hold;
       hold_epochs_ = 0;   // keep climbing
       baseline_.assign(1, throughput);
     } else {
+      last_kept_ = Phase::kSteady;
       last_failed_ = fewer ? Phase::kTryingFewer : Phase::kTryingMore;
       SetLimit(previous_limit_, now);
       hold_epochs_ = hold_;
@@ -112,7 +124,7 @@ void ConcurrencyTuner::Evaluate(Clock::time_point now) {
     return;
   }
 
-  if (per_request < options_.fast_connection / 2 && limit_ < options_.max) {
+  if (large_seconds_ > 0 && large_pace < options_.fast_connection / 2 && limit_ < options_.max) {
     // Slow connections: parallelism is what moves data. Back to the maximum at once.
     SetLimit(options_.max, now);
     hold_epochs_ = options_.first_hold;
@@ -124,11 +136,13 @@ void ConcurrencyTuner::Evaluate(Clock::time_point now) {
     --hold_epochs_;
     return;
   }
-  bool can_fewer = limit_ > options_.min && per_request >= options_.fast_connection;
+  bool can_fewer = limit_ > options_.min && large_pace >= options_.fast_connection;
   bool can_more = limit_ < options_.max;
   if (can_fewer && can_more) {
-    // Try the other way than the one that failed last.
-    can_fewer = last_failed_ != Phase::kTryingFewer;
+    // Keep going the way the last kept try went; else try the other way than the one
+    // that failed last.
+    can_fewer = last_kept_ == Phase::kTryingFewer ||
+                (last_kept_ != Phase::kTryingMore && last_failed_ != Phase::kTryingFewer);
     can_more = !can_fewer;
   }
   if (!can_fewer && !can_more) return;

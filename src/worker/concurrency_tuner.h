@@ -74,6 +74,7 @@ class ConcurrencyTuner {
   int limit_;
   Phase phase_ = Phase::kSteady;
   Phase last_failed_ = Phase::kSteady;   // the direction of the last try that was undone
+  Phase last_kept_ = Phase::kSteady;     // the direction of the last try that was kept
   int previous_limit_ = 0;
   double previous_throughput_ = 0;
   int hold_;                       // epochs to wait after the next failed try
@@ -87,6 +88,7 @@ class ConcurrencyTuner {
   int samples_ = 0;
   Clock::time_point first_done_{}, last_done_{};
   double request_bytes_ = 0, request_seconds_ = 0;   // summed over its requests
+  double large_bytes_ = 0, large_seconds_ = 0;       // over those of 1 MiB or more
   double in_flight_sum_ = 0;                          // requests running at each end
 };
 

@@ -179,10 +179,11 @@ bool Pool::RestartIfStalled(std::uint64_t id) {
   std::uint64_t credited = 0;
   for (const auto& target : job.spec.targets) credited += target.length;
   if (credited < job.spec.length) return false;   // a stream: its pace is its reader's
-  if (pace_ <= 0 || job.dispatched_bytes < job.reported_bytes + (256u << 10)) return false;
-  double elapsed = std::chrono::duration<double>(Clock::now() - job.dispatched).count();
+  if (pace_ <= 0 || job.reported_bytes == 0 || job.dispatched_bytes < job.reported_bytes + (256u << 10)) return false;
+  // From its first block: the bytes since then against the time since then.
+  double elapsed = std::chrono::duration<double>(Clock::now() - job.first_block).count();
   if (elapsed < std::chrono::duration<double>(kStallAfter).count()) return false;
-  if (static_cast<double>(job.reported_bytes) >= elapsed * pace_ / 8) return false;
+  if (static_cast<double>(job.reported_bytes - job.first_block_bytes) >= elapsed * pace_ / 8) return false;
   job.restart_requested = true;
   ++job.stall_restarts;
   ++stats_.stalls_restarted;
@@ -245,6 +246,7 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
     job.dispatched_bytes = spec.length;
     job.reported_bytes = 0;
     job.judged = false;
+    job.restart_requested = false;
     ++w.jobs;
     ++in_flight_;
     ++stats_.jobs_started;
@@ -265,7 +267,12 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
       if (it == jobs_.end()) continue;
       Job& job = it->second;
       std::uint64_t target = index - job.spec.first_index;
-      if (target < job.spec.targets.size()) job.reported_bytes += job.spec.targets[target].length;
+      std::uint64_t length = target < job.spec.targets.size() ? job.spec.targets[target].length : 0;
+      if (job.reported_bytes == 0) {
+        job.first_block = Clock::now();
+        job.first_block_bytes = length;
+      }
+      job.reported_bytes += length;
       ++job.blocks_done;
       if (!job.judged) {
         tuner_.OnProgress(job.reported_bytes, job.dispatched, Clock::now(), &job.judged);
@@ -284,7 +291,8 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
   if (type == "done") {
     JobResult result;
     result.cancelled = m.value("cancelled", false);
-    if (job.restart_requested && result.cancelled && !job.cancel_requested) {
+    if (job.restart_requested && result.cancelled && !job.cancel_requested &&
+        job.blocks_done < job.spec.targets.size()) {
       // Cancelled by RestartIfStalled: the rest runs again, first in line, on whichever
       // connection the worker it lands on has free (the stalled one is closed).
       job.restart_requested = false;
@@ -294,10 +302,13 @@ void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<
       queue_.push_front(id);
       return;
     }
+    // Every block arrived before the cancel of a restart did: the job is done.
+    const bool finished_anyway = job.restart_requested && result.cancelled && !job.cancel_requested;
+    if (finished_anyway) result.cancelled = false;
     job.restart_requested = false;
     result.retries = m.value("retries", 0);
     stats_.retries += static_cast<std::uint64_t>(result.retries);
-    if (!m.value("ok", false) && !result.cancelled) {
+    if (!m.value("ok", false) && !result.cancelled && !finished_anyway) {
       bool known = false;
       ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
       result.error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
@@ -342,12 +353,30 @@ void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
     w.loop_socket.reset();
     w.loop.reset();
   }
-  // Its jobs go back to the front of the queue, to resume after their reported blocks.
-  for (auto& [id, job] : jobs_) {
-    if (job.worker != index) continue;
+  // Its jobs go back to the front of the queue, to resume after their reported blocks;
+  // a job whose every block was reported is done.
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    auto& [id, job] = *it;
+    if (job.worker != index) {
+      ++it;
+      continue;
+    }
     job.worker = -1;
+    job.restart_requested = false;
     --in_flight_;
+    if (job.blocks_done >= job.spec.targets.size() && job.spec.length > 0) {
+      std::uint64_t credited = 0;
+      for (const auto& target : job.spec.targets) credited += target.length;
+      if (credited >= job.spec.length) {
+        JobObserver* observer = job.observer;
+        std::uint64_t done_id = id;
+        callbacks->push_back([observer, done_id] { observer->OnDone(done_id, JobResult{}); });
+        it = jobs_.erase(it);
+        continue;
+      }
+    }
     queue_.push_front(id);
+    ++it;
   }
   w.jobs = 0;
   if (stopping_) return;

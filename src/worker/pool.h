@@ -84,12 +84,15 @@ class Pool {
   void Credit(std::uint64_t job, std::vector<BlockTarget> targets);
   // Ends a job early; its observer still gets OnDone(cancelled = true).
   void Cancel(std::uint64_t job);
-  // A reader is waiting for this job's next block. If the job moves far slower than the
-  // pool's requests usually do (under an eighth of their pace, for at least kStallAfter), its
-  // connection is dropped and the rest of the job goes back to the head of the queue, to
-  // run on another connection (at most twice per job; never a streaming job). A stalled
-  // response (an overloaded server, a paced or broken connection) so costs the reader a few
-  // tens of milliseconds instead of the low-speed timeout. Returns true if it did so.
+  // A reader is waiting for this job's next block. If the job's response, once flowing,
+  // moves far slower than the pool's requests usually do (under an eighth of their pace,
+  // measured from its first block for at least kStallAfter), its connection is dropped and
+  // the rest of the job goes back to the head of the queue, to run on another connection
+  // (at most twice per job; never a streaming job). A stalled response (an overloaded
+  // server, a paced or broken connection) so costs the reader a few tens of milliseconds
+  // instead of the low-speed timeout. A job that has not delivered a block yet is left to
+  // the worker (a slow first byte is normal far away; a 503 waits out its backoff).
+  // Returns true if it restarted the job.
   bool RestartIfStalled(std::uint64_t job);
   static constexpr std::chrono::milliseconds kStallAfter{20};
   PoolStats Stats() const;
@@ -118,6 +121,8 @@ class Pool {
     std::uint64_t dispatched_bytes = 0;   // of this dispatch (a re-queued job resumes)
     std::uint64_t reported_bytes = 0;     // of this dispatch, in finished blocks so far
     bool judged = false;                  // by the tuner, this dispatch
+    std::chrono::steady_clock::time_point first_block;   // of this dispatch (when reported_bytes > 0)
+    std::uint64_t first_block_bytes = 0;
     int stall_restarts = 0;
     bool restart_requested = false;       // cancelled on its worker to run again
   };
