@@ -643,6 +643,25 @@ TEST_F(MountTest, AStalledResponseMovesToAnotherConnectionInsteadOfHoldingTheRea
   EXPECT_GE(origin_->PathStats("/stall.bin")["requests"].get<int>(), 6);
 }
 
+TEST_F(MountTest, ASlowFirstByteIsNotAStall) {
+  // Far away, a response's first byte can take a while; that is not a stall, and moving the
+  // request would only throw its connection away and start over.
+  origin_->Configure({{"path", "/stall.bin"},
+                      {"faults", {{{"type", "delay"}, {"seconds", 0.4}, {"after", 4}, {"times", 3}}}}});
+  std::string manifest = origin_->Url("/stall.bin") + " stall.bin size=" + std::to_string(16 * kMiB) + "\n";
+  ASSERT_NO_FATAL_FAILURE(Mount(manifest, {"--max-readahead", "4M"}, 60));
+  PyRead r = PythonRead(Mp("stall.bin"), 120);
+  ASSERT_TRUE(r.ok) << r.raw;
+  EXPECT_EQ(r.md5, FileMd5Hex(Src("stall.bin")));
+  RunResult status = RunProgram({kBinary, "status", mp_, "--json"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto json = nlohmann::json::parse(status.out);
+  EXPECT_EQ(json["workers"]["stalls_restarted"].get<int>(), 0) << status.out;
+  // No request was sent twice: the origin saw the pool's requests and the probe (for the ETag).
+  EXPECT_EQ(origin_->PathStats("/stall.bin")["requests"].get<int>(), json["workers"]["requests"].get<int>() + 1)
+      << status.out << origin_->PathStats("/stall.bin").dump();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Read-only
 
