@@ -517,7 +517,7 @@ Status FileSystem::EnsureVerified(const std::shared_ptr<RemoteObject>& object, D
   }
 }
 
-void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size) {
+bool FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size) {
   const auto& object = handle.object;
   std::uint64_t bs = object->block_size();
   std::uint64_t object_size = object->size();
@@ -546,12 +546,12 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
   }
   if (engine_->streaming() && sequential) {
     Stream(handle, offset, end);
-    return;
+    return true;
   }
   // What this read needs now: small requests when the access is random.
   Fetch(object, offset / bs, (end - 1) / bs,
         sequential ? std::clamp<std::uint64_t>(handle.window / bs, 1, max_blocks) : 1);
-  if (handle.window == 0) return;
+  if (handle.window == 0) return false;
   std::uint64_t start = std::max(handle.prefetched_until, end);
   std::uint64_t target = std::min(object_size, end + handle.window);
   int concurrency = std::max(1, engine_->pool().in_flight_limit());
@@ -562,9 +562,10 @@ void FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::size_t size
   std::uint64_t request = std::clamp<std::uint64_t>(handle.window / static_cast<std::uint64_t>(concurrency), floor,
                                                     std::max(floor, max_blocks * bs));
   request = request / bs * bs;
-  if (start >= target || (target - start < request && target < object_size)) return;
+  if (start >= target || (target - start < request && target < object_size)) return true;
   Fetch(object, start / bs, (target - 1) / bs, request / bs);
   handle.prefetched_until = target;
+  return true;
 }
 
 void FileSystem::Stream(Handle& handle, std::uint64_t offset, std::uint64_t end) {
@@ -657,7 +658,7 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
     data.owned = handle->snapshot;
     if (offset < data.owned->size()) {
       std::size_t n = std::min<std::size_t>(size, data.owned->size() - offset);
-      data.pieces.push_back({-1, reinterpret_cast<const std::uint8_t*>(data.owned->data()) + offset, n});
+      data.pieces.push_back({-1, reinterpret_cast<const std::uint8_t*>(data.owned->data()) + offset, n, false});
       data.total = n;
     }
     return data;
@@ -670,17 +671,13 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
   std::uint64_t object_size = object->size();
   if (offset >= object_size || size == 0) return data;
   std::uint64_t end = std::min<std::uint64_t>(object_size, offset + size);
-  Prefetch(*handle, offset, static_cast<std::size_t>(end - offset));
-  {
-    std::scoped_lock lock(handle->mu);
-    data.sequential = handle->window > 0;
-  }
+  data.sequential = Prefetch(*handle, offset, static_cast<std::size_t>(end - offset));
   std::uint64_t bs = object->block_size();
   auto& cache = engine_->cache();
   // The reply needs every block, so wait for the last one first: blocks arrive roughly in
   // order, and this thread then sleeps once per read instead of once per block.
   const std::uint64_t first = offset / bs, last = (end - 1) / bs;
-  data.pieces.resize(static_cast<std::size_t>(last - first + 1), {-1, nullptr, 0});
+  data.pieces.resize(static_cast<std::size_t>(last - first + 1), {-1, nullptr, 0, false});
   for (std::uint64_t index = last + 1; index-- > first;) {
     auto slot = WaitBlock(object, index, deadline);
     if (!slot) {
@@ -690,7 +687,9 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
     std::uint64_t block_start = index * bs;
     std::uint64_t from = std::max(offset, block_start) - block_start;
     std::uint64_t to = std::min(end, block_start + object->BlockLength(index)) - block_start;
-    data.pieces[static_cast<std::size_t>(index - first)] = {*slot, cache.SlotData(*slot) + from, static_cast<std::size_t>(to - from)};
+    data.pieces[static_cast<std::size_t>(index - first)] = {*slot, cache.SlotData(*slot) + from,
+                                                            static_cast<std::size_t>(to - from),
+                                                            to == object->BlockLength(index)};
     data.total += static_cast<std::size_t>(to - from);
   }
   if (end == object_size) {
@@ -705,12 +704,9 @@ Result<ReadData> FileSystem::Read(std::uint64_t ino, std::uint64_t handle_id, st
 }
 
 void FileSystem::ReleaseRead(const ReadData& data, bool delivered) {
-  auto& cache = engine_->cache();
   for (const auto& piece : data.pieces) {
-    if (piece.slot < 0) continue;
     // A block the read stopped inside will be read again, by the next read.
-    std::size_t end = static_cast<std::size_t>(piece.data - cache.SlotData(piece.slot)) + piece.size;
-    cache.Unpin(piece.slot, delivered && data.sequential && end >= cache.length(piece.slot));
+    if (piece.slot >= 0) engine_->cache().Unpin(piece.slot, delivered && data.sequential && piece.to_block_end);
   }
 }
 

@@ -61,6 +61,7 @@ struct ReadData {
     int slot;
     const std::uint8_t* data;
     std::size_t size;
+    bool to_block_end;   // the read went through to the end of this block
   };
   std::vector<Piece> pieces;
   std::size_t total = 0;
@@ -169,7 +170,8 @@ class FileSystem : public worker::JobObserver {
   // stalled fetch of it on the way (worker::Pool::RestartIfStalled).
   cache::BlockCache::State WaitFilled(int slot, Deadline deadline);
   Status EnsureVerified(const std::shared_ptr<RemoteObject>& object, Deadline deadline);
-  void Prefetch(Handle& handle, std::uint64_t offset, std::size_t size);
+  // Returns whether the handle reads sequentially (it has a read-ahead window).
+  bool Prefetch(Handle& handle, std::uint64_t offset, std::size_t size);
   // Streaming modes (--concurrency 1 or none): one kept-alive GET per sequential reader,
   // fed cache slots as the reader moves on.
   void Stream(Handle& handle, std::uint64_t offset, std::uint64_t end);

@@ -29,6 +29,13 @@ std::string DefaultWorkerPath() {
 }
 
 namespace {
+// False for a streaming job: its targets are credited as its reader moves on.
+bool FullyCredited(const JobSpec& spec) {
+  std::uint64_t credited = 0;
+  for (const auto& target : spec.targets) credited += target.length;
+  return credited >= spec.length;
+}
+
 ConcurrencyTuner::Options TunerOptions(const PoolOptions& options) {
   ConcurrencyTuner::Options tuner;
   tuner.max = std::max(1, options.concurrency);
@@ -176,9 +183,7 @@ bool Pool::RestartIfStalled(std::uint64_t id) {
   if (it == jobs_.end()) return false;
   Job& job = it->second;
   if (job.worker < 0 || job.cancel_requested || job.restart_requested || job.stall_restarts >= 2) return false;
-  std::uint64_t credited = 0;
-  for (const auto& target : job.spec.targets) credited += target.length;
-  if (credited < job.spec.length) return false;   // a stream: its pace is its reader's
+  if (!FullyCredited(job.spec)) return false;   // a stream: its pace is its reader's
   if (pace_ <= 0 || job.reported_bytes == 0 || job.dispatched_bytes < job.reported_bytes + (256u << 10)) return false;
   // From its first block: the bytes since then against the time since then.
   double elapsed = std::chrono::duration<double>(Clock::now() - job.first_block).count();
@@ -364,16 +369,12 @@ void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
     job.worker = -1;
     job.restart_requested = false;
     --in_flight_;
-    if (job.blocks_done >= job.spec.targets.size() && job.spec.length > 0) {
-      std::uint64_t credited = 0;
-      for (const auto& target : job.spec.targets) credited += target.length;
-      if (credited >= job.spec.length) {
-        JobObserver* observer = job.observer;
-        std::uint64_t done_id = id;
-        callbacks->push_back([observer, done_id] { observer->OnDone(done_id, JobResult{}); });
-        it = jobs_.erase(it);
-        continue;
-      }
+    if (job.blocks_done >= job.spec.targets.size() && job.spec.length > 0 && FullyCredited(job.spec)) {
+      JobObserver* observer = job.observer;
+      std::uint64_t done_id = id;
+      callbacks->push_back([observer, done_id] { observer->OnDone(done_id, JobResult{}); });
+      it = jobs_.erase(it);
+      continue;
     }
     queue_.push_front(id);
     ++it;
