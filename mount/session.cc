@@ -143,7 +143,7 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
       std::uint64_t n;
       if (read(reload_fd.get(), &n, sizeof n) != sizeof n) continue;
       if (done) break;
-      auto manifest = fs::ParseManifestFile(config.manifest);
+      auto manifest = manifest::ParseManifestFile(config.manifest);
       std::vector<fs::Invalidation> invalidations;
       Status reloaded = manifest ? filesystem->Reload(*manifest, &invalidations) : Status(manifest.error());
       if (!reloaded) {
@@ -183,7 +183,7 @@ int RunMount(const MountConfig& given) {
   config.manifest = std::filesystem::absolute(config.manifest, ec).string();
   config.mountpoint = std::filesystem::absolute(config.mountpoint, ec).lexically_normal().string();
   if (config.mountpoint.size() > 1 && config.mountpoint.back() == '/') config.mountpoint.pop_back();
-  auto manifest = fs::ParseManifestFile(config.manifest);
+  auto manifest = manifest::ParseManifestFile(config.manifest);
   if (!manifest) {
     std::fprintf(stderr, "getmfs mount: %s\n", manifest.error().message.c_str());
     return kExitUsage;

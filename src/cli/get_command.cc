@@ -17,7 +17,7 @@
 #include "cli/progress.h"
 #include "cli/size.h"
 #include "fs/engine.h"
-#include "fs/manifest.h"
+#include "manifest/manifest.h"
 #include "fs/object_stream.h"
 #include "http/probe.h"
 #include "http/signed_url.h"
@@ -211,7 +211,7 @@ bool IsDirectoryTarget(const std::string& output) {
 Result<std::vector<Item>> BuildItems(const GetConfig& config) {
   std::vector<Item> items;
   if (!config.manifest.empty()) {
-    auto manifest = fs::ParseManifestFile(config.manifest);
+    auto manifest = manifest::ParseManifestFile(config.manifest);
     if (!manifest) return manifest.error();
     std::error_code ec;
     if (!config.output.empty() && stdfs::exists(config.output, ec) && !stdfs::is_directory(config.output, ec)) {
@@ -222,7 +222,7 @@ Result<std::vector<Item>> BuildItems(const GetConfig& config) {
       item.url = entry.url;
       item.signed_url = http::SignedUrl(entry.url);
       item.relative = entry.path;
-      item.label = entry.path.empty() ? fs::EntryLocation(entry) : entry.path;
+      item.label = entry.path.empty() ? manifest::EntryLocation(entry) : entry.path;
       if (entry.checksum.known()) item.user_checksum = entry.checksum;
       item.manifest_size = entry.size;
       items.push_back(std::move(item));
@@ -281,7 +281,7 @@ Status ResolveDestination(const GetConfig& config, Item& item) {
   if (name.empty()) {
     return Error{ErrorKind::kBadInput, item.label + ": no file name in the URL or Content-Disposition; give one with -O FILE"};
   }
-  if (!fs::ValidateRelativePath(name)) {
+  if (!manifest::ValidateRelativePath(name)) {
     return Error{ErrorKind::kBadInput, item.label + ": unsafe file name \"" + name + "\" from the server; give one with -O FILE"};
   }
   stdfs::path dir = config.output.empty() ? stdfs::path(".") : stdfs::path(config.output);

@@ -19,12 +19,15 @@
 #include <vector>
 
 #include "fs/engine.h"
-#include "fs/manifest.h"
+#include "manifest/manifest.h"
 #include "fs/remote_object.h"
 #include "util/error.h"
 #include "worker/pool.h"
 
 namespace getmfs::fs {
+
+using manifest::EntryLocation;
+using manifest::Manifest;
 
 struct MountOptions {
   std::size_t block_size = 64 << 10;        // cache block: the smallest fetch

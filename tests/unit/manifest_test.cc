@@ -1,4 +1,4 @@
-#include "fs/manifest.h"
+#include "manifest/manifest.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace getmfs::fs {
+namespace getmfs::manifest {
 namespace {
 
 using integrity::Algorithm;
@@ -679,4 +679,4 @@ TEST_F(ManifestFile, EmptyFile) {
 }
 
 }  // namespace
-}  // namespace getmfs::fs
+}  // namespace getmfs::manifest

@@ -6,8 +6,8 @@
 // {"url", "filepath", "checksum", "checksum-algorithm"} objects, plus "size") is accepted when
 // the first non-space character is '['. Every error names the file and line (or JSON entry)
 // and never prints a URL's query string.
-#ifndef GETMFS_FS_MANIFEST_H_
-#define GETMFS_FS_MANIFEST_H_
+#ifndef GETMFS_MANIFEST_MANIFEST_H_
+#define GETMFS_MANIFEST_MANIFEST_H_
 
 #include <cstdint>
 #include <optional>
@@ -17,7 +17,7 @@
 #include "integrity/checksum.h"
 #include "util/error.h"
 
-namespace getmfs::fs {
+namespace getmfs::manifest {
 
 struct ManifestEntry {
   std::string url;   // full signed URL: a credential, print http::RedactUrl(url)
@@ -57,6 +57,6 @@ Status CheckPaths(const std::vector<ManifestEntry>& entries);
 // Where an entry comes from, for messages: "urls.txt:7" or "manifest.json: entry 3".
 std::string EntryLocation(const ManifestEntry& entry);
 
-}  // namespace getmfs::fs
+}  // namespace getmfs::manifest
 
-#endif  // GETMFS_FS_MANIFEST_H_
+#endif  // GETMFS_MANIFEST_MANIFEST_H_
