@@ -24,6 +24,9 @@ struct FetchLoop::Transfer {
   std::uint32_t crc = 0;
   std::uint64_t done_bytes = 0;   // bytes of completed blocks
   std::uint64_t credited_bytes = 0;
+  // Bytes that arrived past the credited slots, waiting for the next credit (a streaming job).
+  std::vector<std::uint8_t> uncredited;
+  bool draining = false;          // the response is complete but for `uncredited`
 
   http::CurlEasy easy;
   http::CurlSlist request_headers;
@@ -146,17 +149,32 @@ class FetchLoop::Impl {
       if (t->error_body.size() < 4096) t->error_body.append(reinterpret_cast<const char*>(data), std::min<std::size_t>(n, 4096));
       return n;
     }
+    // Bytes wait for a credit already: libcurl keeps this buffer until we resume.
+    if (!t->uncredited.empty()) {
+      t->paused = true;
+      return CURL_WRITEFUNC_PAUSE;
+    }
     std::uint64_t received = t->done_bytes + t->block_pos;
     if (t->spec.offset + received + n > t->attempt_end + 1) {
       Fail(t, {ErrorKind::kNetwork, t->url.redacted() + ": the server sent more bytes than asked for"}, true);
       return 0;
     }
-    // All or nothing: when the credited slots cannot take this buffer, pause; libcurl
-    // delivers it again after curl_easy_pause(CONT).
-    if (t->credited_bytes - received < n) {
+    std::uint64_t room = t->credited_bytes - received;
+    if (room == 0) {
       t->paused = true;
       return CURL_WRITEFUNC_PAUSE;
     }
+    // What the credited slots take goes in now; the rest of the buffer waits here for the
+    // next credit. (Refusing the whole buffer instead could wait forever: the reader may need
+    // the very block this buffer completes before it credits more.)
+    std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n, room));
+    Store(t, data, take);
+    if (take < n) t->uncredited.assign(data + take, data + n);
+    return n;
+  }
+
+  // Writes response bytes into the job's targets, in order, reporting each completed block.
+  void Store(Transfer* t, const std::uint8_t* data, std::size_t n) {
     std::size_t used = 0;
     while (used < n) {
       const BlockTarget& target = t->spec.targets[t->block];
@@ -176,7 +194,24 @@ class FetchLoop::Impl {
         t->crc = 0;
       }
     }
-    return n;
+  }
+
+  // After a credit: bytes waiting for it go in first; once none wait, the transfer resumes
+  // (or, if its response had ended, finishes).
+  void DrainUncredited(Transfer* t) {
+    if (!t->uncredited.empty()) {
+      std::uint64_t room = t->credited_bytes - (t->done_bytes + t->block_pos);
+      std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(t->uncredited.size(), room));
+      Store(t, t->uncredited.data(), take);
+      t->uncredited.erase(t->uncredited.begin(), t->uncredited.begin() + static_cast<long>(take));
+      if (!t->uncredited.empty()) return;
+    }
+    if (t->draining) {
+      Finish(t, CURLE_OK);
+    } else if (t->paused && t->in_multi) {
+      t->paused = false;
+      curl_easy_pause(t->easy.get(), CURLPAUSE_CONT);
+    }
   }
 
   bool ReadControl() {
@@ -248,10 +283,7 @@ class FetchLoop::Impl {
       t->spec.targets.push_back(target);
       t->credited_bytes += target.length;
     }
-    if (t->paused && t->in_multi) {
-      t->paused = false;
-      curl_easy_pause(t->easy.get(), CURLPAUSE_CONT);
-    }
+    DrainUncredited(t);
   }
 
   void Cancel(std::uint64_t id) {
@@ -279,6 +311,8 @@ class FetchLoop::Impl {
     t->headers.Reset();
     t->checked = false;
     t->paused = false;
+    t->uncredited.clear();
+    t->draining = false;
     t->failure.reset();
     t->failure_retryable = false;
     t->error_body.clear();
@@ -327,6 +361,11 @@ class FetchLoop::Impl {
   }
 
   void Finish(Transfer* t, CURLcode rc) {
+    if (rc == CURLE_OK && !t->failure && !t->uncredited.empty()) {
+      t->draining = true;   // its last bytes go in with the next credit (DrainUncredited)
+      return;
+    }
+    t->draining = false;
     std::optional<Error> error;
     bool retryable = false;
     std::optional<double> retry_after;
@@ -378,7 +417,7 @@ class FetchLoop::Impl {
   void StartDueAttempts() {
     auto now = Clock::now();
     for (auto& [id, t] : transfers_) {
-      if (!t->in_multi && t->next_attempt <= now) StartAttempt(t.get());
+      if (!t->in_multi && !t->draining && t->next_attempt <= now) StartAttempt(t.get());
     }
   }
 
@@ -397,7 +436,7 @@ class FetchLoop::Impl {
     auto soonest = now + std::chrono::milliseconds(1000);
     if (!pending_blocks_.empty()) soonest = pending_since_ + kReportDelay;
     for (const auto& [id, t] : transfers_) {
-      if (!t->in_multi && t->next_attempt < soonest) soonest = t->next_attempt;
+      if (!t->in_multi && !t->draining && t->next_attempt < soonest) soonest = t->next_attempt;
     }
     // Rounded up: a timeout that ends a little early would spin until the moment comes.
     return static_cast<int>(std::max<long>(0, std::chrono::ceil<std::chrono::milliseconds>(soonest - now).count()));
