@@ -14,8 +14,6 @@
 namespace getmfs::mount {
 namespace {
 
-constexpr double kTimeout = 3600;   // objects are immutable; reload invalidates
-
 FuseAdapter& Adapter(fuse_req_t req) { return *static_cast<FuseAdapter*>(fuse_req_userdata(req)); }
 fs::FileSystem& Fs(fuse_req_t req) { return Adapter(req).fs(); }
 
@@ -50,9 +48,6 @@ struct stat ToStat(const fs::Attr& a) {
   return st;
 }
 
-// The status file changes all the time; everything else only on reload.
-double AttrTimeout(const fs::Attr& a) { return a.ino > (1ull << 62) ? 0 : kTimeout; }
-
 void Init(void* userdata, fuse_conn_info* conn) {
   auto* adapter = static_cast<FuseAdapter*>(userdata);
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
@@ -74,8 +69,8 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     fuse_entry_param e{};
     e.ino = attr->ino;
     e.attr = ToStat(*attr);
-    e.attr_timeout = AttrTimeout(*attr);
-    e.entry_timeout = kTimeout;
+    e.attr_timeout = attr->timeout;
+    e.entry_timeout = attr->timeout;
     fuse_reply_entry(req, &e);
   });
 }
@@ -85,19 +80,31 @@ void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     auto attr = Fs(req).GetAttr(ino);
     if (!attr) return ReplyError(req, attr.error());
     struct stat st = ToStat(*attr);
-    fuse_reply_attr(req, &st, AttrTimeout(*attr));
+    fuse_reply_attr(req, &st, attr->timeout);
   });
 }
 
-void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, [&] {
-    auto entries = Fs(req).ReadDir(ino);
+    fs::FileSystem& filesystem = Fs(req);
+    auto handle = filesystem.OpenDir(ino);
+    if (!handle) return ReplyError(req, handle.error());
+    fi->fh = *handle;
+    if (fuse_reply_open(req, fi) == -ENOENT) filesystem.ReleaseDir(*handle);   // interrupted
+  });
+}
+
+// Pages through the listing the directory handle took at opendir.
+void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto entries = Fs(req).ReadDir(fi->fh);
     if (!entries) return ReplyError(req, entries.error());
     std::vector<char> buf(size);
     std::size_t used = 0;
-    for (std::size_t i = static_cast<std::size_t>(off); i < entries->size(); ++i) {
-      struct stat st = ToStat((*entries)[i].attr);
-      std::size_t n = fuse_add_direntry(req, buf.data() + used, size - used, (*entries)[i].name.c_str(), &st,
+    for (std::size_t i = static_cast<std::size_t>(off); i < (*entries)->size(); ++i) {
+      const fs::DirEntry& entry = (**entries)[i];
+      struct stat st = ToStat(entry.attr);
+      std::size_t n = fuse_add_direntry(req, buf.data() + used, size - used, entry.name.c_str(), &st,
                                         static_cast<off_t>(i + 1));
       if (n > size - used) break;
       used += n;
@@ -106,16 +113,22 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
   });
 }
 
+void ReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Guard(req, [&] {
+    Fs(req).ReleaseDir(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guard(req, [&] {
     fs::FileSystem& filesystem = Fs(req);
-    auto handle = filesystem.Open(ino, fi->flags);
-    if (!handle) return ReplyError(req, handle.error());
-    fi->fh = *handle;
-    bool status_file = ino > (1ull << 62);
-    fi->keep_cache = status_file ? 0 : 1;   // immutable objects: keep the kernel's page cache
-    fi->direct_io = status_file ? 1 : 0;
-    if (fuse_reply_open(req, fi) == -ENOENT) filesystem.Release(*handle);   // interrupted
+    auto reply = filesystem.Open(ino, fi->flags);
+    if (!reply) return ReplyError(req, reply.error());
+    fi->fh = reply->handle;
+    fi->keep_cache = reply->keep_cache;
+    fi->direct_io = reply->direct_io;
+    if (fuse_reply_open(req, fi) == -ENOENT) filesystem.Release(reply->handle);   // interrupted
   });
 }
 
@@ -199,7 +212,9 @@ fuse_lowlevel_ops MakeOperations() {
   ops.init = Init;
   ops.lookup = Lookup;
   ops.getattr = GetAttr;
+  ops.opendir = OpenDir;
   ops.readdir = ReadDir;
+  ops.releasedir = ReleaseDir;
   ops.open = Open;
   ops.read = Read;
   ops.release = Release;

@@ -89,6 +89,12 @@ int BlockCache::FindPinned(const BlockKey& key) {
   return it->second;
 }
 
+BlockCache::State BlockCache::StateOf(const BlockKey& key) const {
+  std::scoped_lock lock(mu_);
+  auto it = index_.find(key);
+  return it == index_.end() ? State::kFree : slots_[it->second].state;
+}
+
 void BlockCache::Fill(int slot, std::size_t length, std::uint32_t crc32c) {
   {
     std::scoped_lock lock(mu_);

@@ -67,6 +67,8 @@ class BlockCache {
   Acquired AcquirePinned(const BlockKey& key);
   // Pins the block if it is cached (filling or ready); -1 otherwise.
   int FindPinned(const BlockKey& key);
+  // The block's state without pinning it or counting a hit: kFree when not cached.
+  State StateOf(const BlockKey& key) const;
   // kFilling -> kReady with its length and CRC32C.
   void Fill(int slot, std::size_t length, std::uint32_t crc32c);
   // kFilling -> removed (the fetch failed); waiters see the slot vanish.

@@ -16,9 +16,9 @@
 
 #include "cli/progress.h"
 #include "cli/size.h"
-#include "fs/engine.h"
+#include "fetch/engine.h"
 #include "manifest/manifest.h"
-#include "fs/object_stream.h"
+#include "fetch/object_stream.h"
 #include "http/probe.h"
 #include "http/signed_url.h"
 #include "integrity/checksum.h"
@@ -135,7 +135,7 @@ Status WriteAll(int fd, const std::uint8_t* data, std::size_t n, const std::stri
 
 class Downloader {
  public:
-  Downloader(const GetConfig& config, std::shared_ptr<fs::Engine> engine, Progress* progress, int window)
+  Downloader(const GetConfig& config, std::shared_ptr<fetch::Engine> engine, Progress* progress, int window)
       : config_(config), engine_(std::move(engine)), progress_(progress), window_(window) {}
 
   Status Download(Item& item) {
@@ -159,7 +159,7 @@ class Downloader {
                                          FormatBytes(static_cast<double>(item.meta.size)) + "): " + std::strerror(rc)};
       }
     }
-    fs::StreamOptions options;
+    fetch::StreamOptions options;
     options.window = window_;
     // Like aria2c, split a file over the connections: blocks of size/concurrency (at least
     // 1 MiB, at most --chunk-size), so a 64 MiB file still uses all 16 requests.
@@ -170,8 +170,7 @@ class Downloader {
       options.block_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(share, 1 << 20, config_.chunk_size));
     }
     options.read_timeout_seconds = config_.timeout_seconds;
-    options.job_timeout_seconds = config_.timeout_seconds;
-    fs::ObjectStream stream(engine_, item.signed_url, item.meta, expected, options);
+    fetch::ObjectStream stream(engine_, item.signed_url, item.meta, expected, options);
     for (;;) {
       auto piece = stream.Next(SIZE_MAX);
       if (!piece) return piece.error();
@@ -196,7 +195,7 @@ class Downloader {
 
  private:
   const GetConfig& config_;
-  std::shared_ptr<fs::Engine> engine_;
+  std::shared_ptr<fetch::Engine> engine_;
   Progress* progress_;
   int window_;
 };
@@ -313,27 +312,28 @@ int RunGet(const GetConfig& config) {
   }
   std::vector<Item>& items = *built;
 
-  fs::EngineOptions engine_options;
+  fetch::EngineOptions engine_options;
   engine_options.block_size = config.chunk_size;
   engine_options.concurrency = config.concurrency;
   engine_options.workers = config.workers;
+  engine_options.request_budget_seconds = config.timeout_seconds;
   int concurrency = config.concurrency.value_or(1);
   bool streaming = concurrency <= 1;
   int parallel_files = streaming ? 1 : static_cast<int>(std::min<std::size_t>({items.size(), static_cast<std::size_t>(concurrency), 8}));
   int window = streaming ? 4 : std::max(1, concurrency / parallel_files) + 1;
-  engine_options.cache_size = fs::PageRound(config.chunk_size) * static_cast<std::size_t>(parallel_files * (2 * window + 2) + 2);
+  engine_options.cache_size = fetch::PageRound(config.chunk_size) * static_cast<std::size_t>(parallel_files * (2 * window + 2) + 2);
   if (config.cache_size > 0) {
     // A hard limit: the read-ahead windows shrink to fit (at least two blocks per file).
-    std::size_t floor = fs::PageRound(config.chunk_size) * static_cast<std::size_t>(2 * parallel_files + 2);
+    std::size_t floor = fetch::PageRound(config.chunk_size) * static_cast<std::size_t>(2 * parallel_files + 2);
     if (config.cache_size < floor) {
       LOG(Error) << "--cache-size " << config.cache_size << " is too small: at least " << floor
                  << " bytes are needed with --chunk-size " << config.chunk_size;
       return ExitCodeFor(ErrorKind::kBadInput);
     }
     engine_options.cache_size = std::min(engine_options.cache_size, config.cache_size);
-    window = std::max(1, std::min<int>(window, static_cast<int>(config.cache_size / fs::PageRound(config.chunk_size)) / parallel_files - 2));
+    window = std::max(1, std::min<int>(window, static_cast<int>(config.cache_size / fetch::PageRound(config.chunk_size)) / parallel_files - 2));
   }
-  auto engine = fs::Engine::Start(engine_options);
+  auto engine = fetch::Engine::Start(engine_options);
   if (!engine) {
     LOG(Error) << engine.error().message;
     return ExitCodeFor(engine.error().kind);

@@ -1,8 +1,8 @@
-// getm::urlopen / Reader / Chunk / iter_content over fs::ObjectStream.
+// getm::urlopen / Reader / Chunk / iter_content over fetch::ObjectStream.
 #include <getm/getm.hpp>
 
-#include "fs/engine.h"
-#include "fs/object_stream.h"
+#include "fetch/engine.h"
+#include "fetch/object_stream.h"
 #include "http/probe.h"
 #include "http/signed_url.h"
 #include "integrity/checksum.h"
@@ -11,7 +11,7 @@ namespace getm {
 namespace detail {
 
 struct ChunkRef {
-  std::shared_ptr<getmfs::fs::Engine> engine;
+  std::shared_ptr<getmfs::fetch::Engine> engine;
   int slot = -1;
   ~ChunkRef() {
     if (slot >= 0) engine->cache().Unpin(slot);
@@ -20,8 +20,8 @@ struct ChunkRef {
 
 class ReaderState {
  public:
-  std::shared_ptr<getmfs::fs::Engine> engine;
-  std::unique_ptr<getmfs::fs::ObjectStream> stream;
+  std::shared_ptr<getmfs::fetch::Engine> engine;
+  std::unique_ptr<getmfs::fetch::ObjectStream> stream;
   ObjectInfo info;
 
   Chunk Read(std::size_t n) {
@@ -91,13 +91,14 @@ Reader urlopen(const std::string& url, const Options& options) {
     user_checksum->s3_part_size = options.s3_part_size;
   }
   if (options.chunk_size == 0) throw Error(ErrorKind::kBadInput, "chunk_size must be positive");
-  fs::EngineOptions engine_options;
+  fetch::EngineOptions engine_options;
   engine_options.block_size = options.chunk_size;
   engine_options.cache_size = options.cache_size;
   engine_options.concurrency = options.concurrency;
   engine_options.workers = options.workers;
   engine_options.fetch.transfer.connect_timeout_ms = static_cast<long>(options.connect_timeout_seconds * 1000);
-  auto engine = fs::Engine::Start(engine_options);
+  engine_options.request_budget_seconds = options.timeout_seconds;
+  auto engine = fetch::Engine::Start(engine_options);
   if (!engine) Throw(engine.error());
   http::SignedUrl signed_url(url);
   auto probe = (*engine)->probe_options();
@@ -114,10 +115,9 @@ Reader urlopen(const std::string& url, const Options& options) {
     state->info.checksum_algorithm = integrity::AlgorithmName(expected.algorithm);
     state->info.checksum = expected.Display();
   }
-  fs::StreamOptions stream_options;
+  fetch::StreamOptions stream_options;
   stream_options.read_timeout_seconds = options.timeout_seconds;
-  stream_options.job_timeout_seconds = options.timeout_seconds;
-  state->stream = std::make_unique<fs::ObjectStream>(*engine, signed_url, *meta, expected, stream_options);
+  state->stream = std::make_unique<fetch::ObjectStream>(*engine, signed_url, *meta, expected, stream_options);
   return Reader(std::move(state));
 }
 

@@ -1,18 +1,8 @@
-#include "fs/remote_object.h"
+#include "fetch/remote_object.h"
 
-#include "util/log.h"
+#include <algorithm>
 
-namespace getmfs::fs {
-
-const char* VerdictName(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kPending: return "pending";
-    case Verdict::kVerified: return "verified";
-    case Verdict::kFailed: return "failed";
-    case Verdict::kUnverified: return "unverified";
-  }
-  return "?";
-}
+namespace getmfs::fetch {
 
 RemoteObject::RemoteObject(std::string path, http::SignedUrl url, std::optional<std::uint64_t> size,
                            integrity::Expected checksum)
@@ -26,6 +16,15 @@ RemoteObject::RemoteObject(std::string path, http::SignedUrl url, std::optional<
     meta_.size = *manifest_size_;
     probe_state_ = ProbeState::kDone;
   }
+}
+
+std::shared_ptr<RemoteObject> RemoteObject::Probed(std::string label, http::SignedUrl url, http::ObjectMeta meta,
+                                                   integrity::Expected expected) {
+  auto object = std::make_shared<RemoteObject>(std::move(label), std::move(url), meta.size, std::move(expected));
+  object->expected_from_manifest_ = true;   // what the caller chose stands
+  object->meta_ = std::move(meta);
+  object->probe_state_ = ProbeState::kDone;
+  return object;
 }
 
 http::SignedUrl RemoteObject::url() const {
@@ -48,7 +47,7 @@ bool RemoteObject::SameManifestData(const RemoteObject& other) const {
 void RemoteObject::Rebind(http::SignedUrl url) {
   std::scoped_lock lock(mu_);
   url_ = std::move(url);
-  if (cache_id_ != 0 || probe_state_ == ProbeState::kRunning) return;
+  if (cache_id() != 0 || probe_state_ == ProbeState::kRunning) return;
   if (!(manifest_size_ && expected_from_manifest_)) {
     probe_state_ = ProbeState::kNone;
     probe_error_.reset();
@@ -93,13 +92,18 @@ Status RemoteObject::EnsureProbed(const http::ProbeOptions& options, Deadline de
       std::max(0.5, std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count());
   auto meta = http::Probe(url, bounded);
   lock.lock();
+  Status finished = FinishProbeLocked(meta, url);
+  cv_.notify_all();
+  return finished;
+}
+
+Status RemoteObject::FinishProbeLocked(const Result<http::ObjectMeta>& meta, const http::SignedUrl& url) {
   if (!meta) {
     probe_state_ = ProbeState::kFailed;
     probe_error_ = meta.error();
     probe_failed_at_ = std::chrono::steady_clock::now();
     ++counters_.errors;
     counters_.last_error = meta.error().message;
-    cv_.notify_all();
     return *probe_error_;
   }
   if (manifest_size_ && *manifest_size_ != meta->size) {
@@ -107,13 +111,11 @@ Status RemoteObject::EnsureProbed(const http::ProbeOptions& options, Deadline de
     probe_error_ = Error{ErrorKind::kChanged, path_ + ": the manifest says " + std::to_string(*manifest_size_) +
                                                   " bytes but " + url.redacted() + " has " +
                                                   std::to_string(meta->size)};
-    cv_.notify_all();
     return *probe_error_;
   }
   meta_ = *meta;
   if (!expected_from_manifest_) expected_ = meta_.checksum;
   probe_state_ = ProbeState::kDone;
-  cv_.notify_all();
   return Ok{};
 }
 
@@ -138,6 +140,11 @@ std::string RemoteObject::etag() const {
   return meta_.etag;
 }
 
+bool RemoteObject::ranges() const {
+  std::scoped_lock lock(mu_);
+  return meta_.ranges;
+}
+
 std::uint64_t RemoteObject::BlockCount() const { return (meta_.size + block_size_ - 1) / block_size_; }
 
 std::uint64_t RemoteObject::BlockLength(std::uint64_t index) const {
@@ -146,102 +153,20 @@ std::uint64_t RemoteObject::BlockLength(std::uint64_t index) const {
 
 void RemoteObject::Attach(std::uint64_t cache_id, std::size_t block_size) {
   std::scoped_lock lock(mu_);
-  if (cache_id_ != 0) return;
-  cache_id_ = cache_id;
+  if (cache_id_.load(std::memory_order_relaxed) != 0) return;
   block_size_ = block_size;
-  verifier_ = std::make_unique<integrity::Verifier>(expected_, meta_.size);
-  std::uint64_t blocks = BlockCount();
-  crcs_.assign(blocks, 0);
-  have_.assign(blocks, false);
-  if (!expected_.known()) verdict_ = Verdict::kUnverified;
-  if (blocks == 0 && expected_.known()) {
-    Status verdict = verifier_->Finish();
-    verdict_ = verdict ? Verdict::kVerified : Verdict::kFailed;
+  verification_ = std::make_unique<Verification>(expected_, meta_.size, BlockCount());
+  if (meta_.size == 0 && expected_.known()) {
+    Status verdict = verification_->verifier_.Finish();
+    verification_->verdict_ = verdict ? Verdict::kVerified : Verdict::kFailed;
     if (!verdict) failure_ = Error{ErrorKind::kIntegrity, path_ + ": " + verdict.error().message};
   }
-}
-
-std::optional<Verdict> RemoteObject::OnBlockArrived(cache::BlockCache& cache, std::uint64_t index, int slot,
-                                                    std::uint32_t crc32c) {
-  std::scoped_lock lock(mu_);
-  if (index >= have_.size() || verdict_ != Verdict::kPending) return std::nullopt;
-  if (!have_[index]) {
-    have_[index] = true;
-    crcs_[index] = crc32c;
-  }
-  if (index == next_verify_) {
-    verifier_->Update(cache.SlotData(slot), static_cast<std::size_t>(BlockLength(index)), crc32c);
-    ++next_verify_;
-    return AdvanceLocked(cache);
-  }
-  return std::nullopt;
-}
-
-// Feeds following blocks already known: from their recorded CRCs when the algorithm needs
-// no bytes, else from the cache when they are still there.
-std::optional<Verdict> RemoteObject::AdvanceLocked(cache::BlockCache& cache) {
-  bool bytes = verifier_->NeedsBytes();
-  while (next_verify_ < have_.size() && have_[next_verify_]) {
-    std::size_t length = static_cast<std::size_t>(BlockLength(next_verify_));
-    if (!bytes) {
-      verifier_->Update(nullptr, length, crcs_[next_verify_]);
-    } else {
-      int slot = cache.FindPinned({cache_id_, next_verify_});
-      if (slot < 0) break;
-      bool ready = cache.state(slot) == cache::BlockCache::State::kReady && cache.Verify(slot);
-      if (ready) verifier_->Update(cache.SlotData(slot), length, crcs_[next_verify_]);
-      cache.Unpin(slot);
-      if (!ready) break;
-    }
-    ++next_verify_;
-  }
-  if (next_verify_ < have_.size()) return std::nullopt;
-  SettleLocked(verifier_->Finish(), cache);
-  return verdict_;
-}
-
-void RemoteObject::SettleLocked(Status verdict, cache::BlockCache& cache) {
-  if (verdict) {
-    verdict_ = Verdict::kVerified;
-    LOG(Info) << path_ << ": verified (" << integrity::AlgorithmName(expected_.algorithm) << " from "
-              << expected_.source << ")";
-  } else {
-    verdict_ = Verdict::kFailed;
-    failure_ = Error{ErrorKind::kIntegrity, path_ + ": " + verdict.error().message};
-    cache.DropObject(cache_id_);
-    LOG(Error) << failure_->message << "; reads of it fail with EIO";
-  }
-  cv_.notify_all();
-}
-
-std::optional<RemoteObject::Need> RemoteObject::NextVerificationNeed() const {
-  std::scoped_lock lock(mu_);
-  if (verdict_ != Verdict::kPending || !verifier_ || next_verify_ >= have_.size()) return std::nullopt;
-  return Need{next_verify_, verifier_->NeedsBytes() || !have_[next_verify_]};
-}
-
-std::optional<Verdict> RemoteObject::FeedVerification(cache::BlockCache& cache, std::uint64_t index, int slot,
-                                                      std::uint32_t crc32c) {
-  std::scoped_lock lock(mu_);
-  if (verdict_ != Verdict::kPending || index != next_verify_) return std::nullopt;
-  if (!have_[index]) {
-    have_[index] = true;
-    crcs_[index] = crc32c;
-  }
-  verifier_->Update(cache.SlotData(slot), static_cast<std::size_t>(BlockLength(index)), crc32c);
-  ++next_verify_;
-  return AdvanceLocked(cache);
-}
-
-Verdict RemoteObject::WaitVerdict(Deadline deadline) {
-  std::unique_lock lock(mu_);
-  cv_.wait_until(lock, deadline, [&] { return verdict_ != Verdict::kPending; });
-  return verdict_;
+  cache_id_.store(cache_id, std::memory_order_release);   // last: see cache_id()
 }
 
 Verdict RemoteObject::verdict() const {
-  std::scoped_lock lock(mu_);
-  return verdict_;
+  if (cache_id() == 0) return Verdict::kPending;
+  return verification_->verdict();
 }
 
 std::optional<Error> RemoteObject::failure() const {
@@ -253,13 +178,7 @@ void RemoteObject::Fail(const Error& error) {
   std::scoped_lock lock(mu_);
   if (failure_) return;
   failure_ = error;
-  if (error.kind == ErrorKind::kIntegrity) verdict_ = Verdict::kFailed;
   cv_.notify_all();
-}
-
-std::optional<Error> RemoteObject::last_fetch_error() const {
-  std::scoped_lock lock(mu_);
-  return last_fetch_error_;
 }
 
 void RemoteObject::OnFetchDone(std::uint64_t bytes, int retries, const std::optional<Error>& error) {
@@ -267,16 +186,52 @@ void RemoteObject::OnFetchDone(std::uint64_t bytes, int retries, const std::opti
   counters_.bytes_fetched += bytes;
   ++counters_.requests;
   counters_.retries += static_cast<std::uint64_t>(retries);
-  if (error) {
-    ++counters_.errors;
-    counters_.last_error = error->message;
-    last_fetch_error_ = error;
-    if (error->kind == ErrorKind::kChanged || error->kind == ErrorKind::kNotFound) {
-      // The object is not the one probed any more: every read fails until a reload.
-      if (!failure_) failure_ = Error{ErrorKind::kChanged, error->message};
-      cv_.notify_all();
+  if (!error) return;
+  ++counters_.errors;
+  counters_.last_error = error->message;
+  if ((error->kind == ErrorKind::kChanged || error->kind == ErrorKind::kNotFound) && !failure_) {
+    // The object is not the one probed any more: every read fails until a reload.
+    failure_ = Error{ErrorKind::kChanged, error->message};
+    cv_.notify_all();
+  }
+}
+
+void RemoteObject::SetBlockError(std::uint64_t first, std::uint64_t count, const Error& error) {
+  if (count == 0) return;
+  std::scoped_lock lock(mu_);
+  block_errors_[first] = {count, std::make_shared<const Error>(error)};
+}
+
+void RemoteObject::ClearBlockErrors(std::uint64_t first, std::uint64_t count) {
+  std::scoped_lock lock(mu_);
+  if (block_errors_.empty()) return;
+  const std::uint64_t end = first + count;
+  auto it = block_errors_.upper_bound(first);
+  if (it != block_errors_.begin()) --it;
+  while (it != block_errors_.end() && it->first < end) {
+    auto [start, entry] = *it;
+    std::uint64_t stop = start + entry.first;
+    if (stop <= first) {   // wholly before the cleared range
+      ++it;
+      continue;
+    }
+    it = block_errors_.erase(it);
+    // Keep what lies outside [first, end).
+    if (start < first) block_errors_[start] = {first - start, entry.second};
+    if (stop > end) {
+      block_errors_[end] = {stop - end, entry.second};
+      break;
     }
   }
+}
+
+std::optional<Error> RemoteObject::BlockError(std::uint64_t index) const {
+  std::scoped_lock lock(mu_);
+  auto it = block_errors_.upper_bound(index);
+  if (it == block_errors_.begin()) return std::nullopt;
+  --it;
+  if (index >= it->first + it->second.first) return std::nullopt;
+  return *it->second.second;
 }
 
 std::string RemoteObject::ChecksumDescription() const {
@@ -291,4 +246,4 @@ ObjectCounters RemoteObject::counters() const {
   return counters_;
 }
 
-}  // namespace getmfs::fs
+}  // namespace getmfs::fetch

@@ -1,10 +1,12 @@
-// The download engine as one unit: the shared-memory block cache and the worker pool that
-// fills it. getm::urlopen, `getmfs get` and the mount all read objects through one of these.
-#ifndef GETMFS_FS_ENGINE_H_
-#define GETMFS_FS_ENGINE_H_
+// The download engine as one unit: the shared-memory block cache, the worker pool that fills
+// it, and the BlockFetcher that owns every job. getm::urlopen, `getmfs get` and the mount all
+// read objects through one of these.
+#ifndef GETMFS_FETCH_ENGINE_H_
+#define GETMFS_FETCH_ENGINE_H_
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,7 +16,9 @@
 #include "util/error.h"
 #include "worker/pool.h"
 
-namespace getmfs::fs {
+namespace getmfs::fetch {
+
+class BlockFetcher;
 
 struct EngineOptions {
   std::size_t block_size = 8 << 20;
@@ -28,13 +32,23 @@ struct EngineOptions {
   bool tune_concurrency = false;
   std::string worker_path;                // "": worker::DefaultWorkerPath()
   worker::FetchLoopOptions fetch;
+  double request_budget_seconds = 300;    // one range request, retries included
+  // Blocks the digest feeder may keep pinned while it catches up, across all objects; 0:
+  // every slot (the caller bounds its window, as `get` and the library do).
+  std::size_t digest_hold_blocks = 0;
 };
 
 class Engine {
  public:
   static Result<std::shared_ptr<Engine>> Start(EngineOptions options);
+  Engine();
+  ~Engine();   // the fetcher first: it ends its jobs while the pool still runs
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
   cache::BlockCache& cache() { return *cache_; }
   worker::Pool& pool() { return *pool_; }
+  BlockFetcher& fetcher() { return *fetcher_; }
   const EngineOptions& options() const { return options_; }
   // Range requests in flight at most (1 in the streaming modes).
   int concurrency() const { return options_.concurrency.value_or(1); }
@@ -47,6 +61,7 @@ class Engine {
   EngineOptions options_;
   std::shared_ptr<cache::BlockCache> cache_;
   std::unique_ptr<worker::Pool> pool_;
+  std::unique_ptr<BlockFetcher> fetcher_;
   std::atomic<std::uint64_t> next_object_id_{0};
 };
 
@@ -55,6 +70,6 @@ std::size_t PageRound(std::size_t n);
 // The default cache size for a machine: 1 GiB, or an eighth of physical memory if smaller.
 std::size_t DefaultCacheSize();
 
-}  // namespace getmfs::fs
+}  // namespace getmfs::fetch
 
-#endif  // GETMFS_FS_ENGINE_H_
+#endif  // GETMFS_FETCH_ENGINE_H_

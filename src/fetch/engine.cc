@@ -1,11 +1,13 @@
-#include "fs/engine.h"
+#include "fetch/engine.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <thread>
 
-namespace getmfs::fs {
+#include "fetch/block_fetcher.h"
+
+namespace getmfs::fetch {
 
 std::size_t PageRound(std::size_t n) { return std::max<std::size_t>(4096, (n + 4095) / 4096 * 4096); }
 
@@ -16,6 +18,9 @@ std::size_t DefaultCacheSize() {
   if (pages <= 0 || page <= 0) return gib;
   return std::min(gib, static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 8);
 }
+
+Engine::Engine() = default;
+Engine::~Engine() { fetcher_.reset(); }
 
 http::ProbeOptions Engine::probe_options() const {
   http::ProbeOptions probe;
@@ -55,8 +60,12 @@ Result<std::shared_ptr<Engine>> Engine::Start(EngineOptions options) {
   auto started = worker::Pool::Start(std::move(pool));
   if (!started) return started.error();
   engine->pool_ = std::move(*started);
+  BlockFetcher::Options fetcher;
+  fetcher.request_budget_ms = static_cast<std::int64_t>(options.request_budget_seconds * 1000);
+  fetcher.digest_hold_blocks = options.digest_hold_blocks;
+  engine->fetcher_ = std::make_unique<BlockFetcher>(*engine->cache_, *engine->pool_, fetcher);
   engine->options_ = std::move(options);
   return engine;
 }
 
-}  // namespace getmfs::fs
+}  // namespace getmfs::fetch

@@ -1,0 +1,109 @@
+#include "fs/prefetcher.h"
+
+#include <algorithm>
+
+namespace getmfs::fs {
+
+Prefetcher::Stream* Prefetcher::Continued(std::uint64_t offset) {
+  Stream* best = nullptr;
+  std::uint64_t best_distance = 0;
+  for (Stream& s : streams_) {
+    if (!s.used || s.next == 0) continue;
+    std::uint64_t distance = offset > s.next ? offset - s.next : s.next - offset;
+    if (distance > kSlack) continue;
+    if (best == nullptr || distance < best_distance) {
+      best = &s;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+Prefetcher::Stream& Prefetcher::Recycled() {
+  Stream* best = nullptr;
+  auto rank = [](const Stream& s) { return s.window == 0 ? 0 : 1; };   // random ones go first
+  for (Stream& s : streams_) {
+    if (!s.used) return s;
+    if (best == nullptr || rank(s) < rank(*best) || (rank(s) == rank(*best) && s.last_use < best->last_use)) {
+      best = &s;
+    }
+  }
+  return *best;
+}
+
+void Prefetcher::GrowWindow(Stream& stream, const PrefetchBudget& budget) {
+  // The streams share the budget equally; this one counts whether or not it had a window.
+  int readers = std::max(1, budget.active_streams - (stream.window != 0 ? 1 : 0) + 1);
+  std::uint64_t cap = std::max<std::uint64_t>(
+      limits_.block_size, std::min<std::uint64_t>(limits_.max_readahead, budget.share / static_cast<std::uint64_t>(readers)));
+  stream.window = stream.window == 0 ? std::min(kInitialWindow, cap) : std::min(cap, stream.window * 2);
+}
+
+PrefetchPlan Prefetcher::OnRead(std::uint64_t offset, std::uint64_t end, std::uint64_t object_size,
+                                const PrefetchBudget& budget) {
+  PrefetchPlan plan;
+  const std::uint64_t bs = limits_.block_size;
+  const std::uint64_t max_blocks = std::max<std::uint64_t>(1, limits_.max_request / bs);
+  bool first_read = reads_ == 0;
+  ++reads_;
+  Stream* stream = Continued(offset);
+  if (stream == nullptr) {
+    stream = &Recycled();
+    if (stream->window != 0) --plan.streams_delta;   // a sequential stream forgotten
+    *stream = Stream{};
+    stream->used = true;
+    stream->next = end;
+    // A reader starting at 0 reads on, most likely (cat, cp, the kernel's first read).
+    plan.sequential = first_read && offset == 0;
+  } else {
+    plan.sequential = true;
+  }
+  stream->last_use = reads_;
+  plan.demand = {offset / bs, (end - 1) / bs, 1};
+  if (!plan.sequential) return plan;
+  if (stream->window == 0) ++plan.streams_delta;
+  GrowWindow(*stream, budget);
+  stream->next = std::max(stream->next, end);
+  if (limits_.streaming) {
+    std::uint64_t ahead = std::max<std::uint64_t>(4, stream->window / bs);
+    std::uint64_t blocks = (object_size + bs - 1) / bs;
+    plan.stream = StreamRange{offset / bs, std::min(blocks, (end + bs - 1) / bs + ahead)};
+    return plan;
+  }
+  plan.demand.max_blocks = std::clamp<std::uint64_t>(stream->window / bs, 1, max_blocks);
+  PlanAhead(*stream, end, object_size, budget, &plan);
+  return plan;
+}
+
+void Prefetcher::PlanAhead(Stream& stream, std::uint64_t end, std::uint64_t object_size, const PrefetchBudget& budget,
+                           PrefetchPlan* plan) {
+  const std::uint64_t bs = limits_.block_size;
+  const std::uint64_t max_blocks = std::max<std::uint64_t>(1, limits_.max_request / bs);
+  std::uint64_t start = std::max(stream.prefetched_until, end);
+  std::uint64_t target = std::min(object_size, end + stream.window);
+  // Keep the pool's requests in flight (up to --concurrency, fewer when fewer move as much:
+  // see ConcurrencyTuner) for one fast reader, but none smaller than kMinRequest (or the
+  // window): each request costs a round trip and scheduling of its own.
+  auto concurrency = static_cast<std::uint64_t>(std::max(1, budget.in_flight_limit));
+  std::uint64_t floor = std::max<std::uint64_t>(bs, std::min<std::uint64_t>(stream.window, kMinRequest));
+  std::uint64_t request = std::clamp<std::uint64_t>(stream.window / concurrency, floor, std::max(floor, max_blocks * bs));
+  request = request / bs * bs;
+  // Wait until a whole request's worth is due (or the rest of the object).
+  if (start >= target || (target - start < request && target < object_size)) return;
+  plan->ahead = BlockRange{start / bs, (target - 1) / bs, request / bs};
+  stream.prefetched_until = target;
+}
+
+int Prefetcher::sequential_streams() const {
+  int n = 0;
+  for (const Stream& s : streams_) n += s.used && s.window != 0;
+  return n;
+}
+
+std::uint64_t Prefetcher::window() const {
+  std::uint64_t w = 0;
+  for (const Stream& s : streams_) w = std::max(w, s.window);
+  return w;
+}
+
+}  // namespace getmfs::fs

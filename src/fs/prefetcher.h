@@ -1,0 +1,95 @@
+// The read-ahead policy of one open file, as a pure type: told of each read and of the
+// budget, it says which blocks to fetch. No I/O and no locks (the caller holds the handle's
+// lock and issues the ranges through the BlockFetcher).
+//
+// A handle follows up to kStreams readers at once, so two sequential readers interleaved on
+// one file descriptor each keep a window. A read that starts within kSlack of where a stream
+// stopped continues it (so do the kernel's slightly out-of-order read-ahead requests); the
+// handle's first read, at offset 0, starts one. A stream's window starts at kInitialWindow and
+// doubles with every read, up to its cap: the smaller of --max-readahead and an equal share of
+// the read-ahead budget among the sequential streams of the mount. Any other read is random:
+// it fetches its own blocks, one request per block, and nothing ahead.
+#ifndef GETMFS_FS_PREFETCHER_H_
+#define GETMFS_FS_PREFETCHER_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+namespace getmfs::fs {
+
+struct BlockRange {
+  std::uint64_t first = 0, last = 0;   // blocks, inclusive
+  std::uint64_t max_blocks = 1;        // per request
+  bool operator==(const BlockRange&) const = default;
+};
+
+struct StreamRange {
+  std::uint64_t from = 0, until = 0;   // blocks [from, until) for the handle's streaming GET
+  bool operator==(const StreamRange&) const = default;
+};
+
+struct PrefetchPlan {
+  bool sequential = false;             // the read continued (or started) a sequential stream
+  int streams_delta = 0;               // change in this handle's number of sequential streams
+  BlockRange demand;                   // the read's own blocks
+  std::optional<BlockRange> ahead;     // read-ahead (range requests)
+  std::optional<StreamRange> stream;   // streaming modes: credit these instead of any range
+};
+
+// Fixed for a mount.
+struct PrefetchLimits {
+  std::uint64_t block_size = 64 << 10;
+  std::uint64_t max_readahead = 64 << 20;   // largest window
+  std::uint64_t max_request = 8 << 20;      // largest single range request
+  bool streaming = false;                   // --concurrency 1 or none: one GET per reader
+};
+
+// As things are at this read.
+struct PrefetchBudget {
+  std::uint64_t share = 0;        // bytes of cache all sequential streams may read ahead
+  int active_streams = 0;         // sequential streams of the mount, this handle's included
+  int in_flight_limit = 1;        // requests the pool runs at once now
+};
+
+class Prefetcher {
+ public:
+  static constexpr std::uint64_t kSlack = 1 << 20;
+  static constexpr std::uint64_t kInitialWindow = 1 << 20;
+  static constexpr std::uint64_t kMinRequest = 4 << 20;   // read-ahead requests, unless the window is smaller
+  static constexpr int kStreams = 4;
+
+  explicit Prefetcher(PrefetchLimits limits) : limits_(limits) {}
+
+  // A read of [offset, end) of an object of object_size bytes (offset < end <= object_size).
+  PrefetchPlan OnRead(std::uint64_t offset, std::uint64_t end, std::uint64_t object_size, const PrefetchBudget& budget);
+  // Sequential streams the handle has now (to count out when it closes).
+  int sequential_streams() const;
+  // The largest window of its streams (0: random access).
+  std::uint64_t window() const;
+
+ private:
+  struct Stream {
+    bool used = false;
+    std::uint64_t next = 0;               // where it reads next
+    std::uint64_t window = 0;             // read-ahead bytes; 0: not sequential
+    std::uint64_t prefetched_until = 0;   // requested up to here
+    std::uint64_t last_use = 0;
+  };
+  // The stream this read continues, or nullptr.
+  Stream* Continued(std::uint64_t offset);
+  // A slot for a new stream: an unused one, else the least recently used random one, else
+  // the least recently used.
+  Stream& Recycled();
+  void GrowWindow(Stream& stream, const PrefetchBudget& budget);
+  void PlanAhead(Stream& stream, std::uint64_t end, std::uint64_t object_size, const PrefetchBudget& budget,
+                 PrefetchPlan* plan);
+
+  PrefetchLimits limits_;
+  std::array<Stream, kStreams> streams_{};
+  std::uint64_t reads_ = 0;
+};
+
+}  // namespace getmfs::fs
+
+#endif  // GETMFS_FS_PREFETCHER_H_

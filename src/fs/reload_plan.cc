@@ -1,0 +1,44 @@
+#include "fs/reload_plan.h"
+
+namespace getmfs::fs {
+
+ReloadPlan PlanReload(const InodeTable& current, const InodeTable& fresh) {
+  ReloadPlan plan;
+  for (const auto& [path, ino] : fresh.paths()) {
+    const Node* node = fresh.Find(ino);
+    const Node* before = current.AtPath(path);
+    if (!node->object || before == nullptr || !before->object) continue;
+    const fetch::ObjectPtr& old = before->object;
+    if (old->url().full() == node->object->url().full()) {
+      plan.keep[path] = old;
+    } else if (old->cache_id() != 0) {
+      plan.confirm[path] = old;
+    } else if (old->SameManifestData(*node->object)) {
+      // Never read: nothing cached. Open handles keep working with the new URL.
+      plan.rebind[path] = old;
+    } else {
+      plan.changed.insert(path);
+    }
+  }
+  return plan;
+}
+
+ReloadDiff DiffReload(const InodeTable& current, const InodeTable& fresh, const std::set<std::string>& changed) {
+  ReloadDiff diff;
+  for (const auto& [path, ino] : current.paths()) {
+    const Node* old = current.Find(ino);
+    const Node* now = fresh.AtPath(path);
+    if (now == nullptr || now->dir != old->dir) {
+      if (old->object) diff.failed.push_back({old->object, path + " was removed from the manifest"});
+      diff.invalidations.push_back({Invalidation::kEntry, 0, old->parent, old->name});
+    } else if (changed.count(path) != 0) {
+      if (old->object) diff.failed.push_back({old->object, path + " now names another object"});
+      diff.invalidations.push_back({Invalidation::kInode, ino, 0, ""});
+    } else if (old->dir && now->children != old->children) {
+      diff.invalidations.push_back({Invalidation::kInode, ino, 0, ""});
+    }
+  }
+  return diff;
+}
+
+}  // namespace getmfs::fs

@@ -1,0 +1,90 @@
+#include "fs/status.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace getmfs::fs {
+namespace {
+
+nlohmann::json FileJson(const std::string& path, const fetch::RemoteObject& o) {
+  auto counters = o.counters();
+  auto size = o.KnownSize();
+  return {{"path", path},
+          {"size", size ? nlohmann::json(*size) : nlohmann::json(nullptr)},
+          {"checksum", o.ChecksumDescription()},
+          {"state", FileState(o)},
+          {"bytes_fetched", counters.bytes_fetched},
+          {"requests", counters.requests},
+          {"retries", counters.retries},
+          {"errors", counters.errors},
+          {"last_error", counters.last_error}};
+}
+
+nlohmann::json EngineJson(fetch::Engine& engine) {
+  auto c = engine.cache().Stats();
+  auto p = engine.pool().Stats();
+  std::size_t bs = engine.cache().block_size();
+  return {{"cache",
+           {{"block_size", bs},
+            {"capacity", c.slots * bs},
+            {"used", c.slots_used * bs},
+            {"pinned_blocks", c.slots_pinned},
+            {"hits", c.hits},
+            {"misses", c.misses},
+            {"evictions", c.evictions},
+            {"crc_failures", c.crc_failures}}},
+          {"workers",
+           {{"alive", p.workers_alive},
+            {"restarts", p.worker_restarts},
+            {"in_flight", p.in_flight},
+            {"in_flight_limit", p.in_flight_limit},
+            {"stalls_restarted", p.stalls_restarted},
+            {"requests", p.jobs_started},
+            {"failed", p.jobs_failed}}}};
+}
+
+}  // namespace
+
+std::string FileState(const fetch::RemoteObject& object) {
+  auto failure = object.failure();
+  if (failure && failure->kind != ErrorKind::kIntegrity) return "failed";
+  return fetch::VerdictName(object.verdict());
+}
+
+std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine) {
+  nlohmann::json files = nlohmann::json::array();
+  std::uint64_t fetched = 0, retries = 0, errors = 0;
+  std::map<std::string, int> states;
+  for (const auto& [path, ino] : table.paths()) {
+    const Node* node = table.Find(ino);
+    if (!node->object) continue;
+    files.push_back(FileJson(path, *node->object));
+    const auto& f = files.back();
+    ++states[f["state"].get<std::string>()];
+    fetched += f["bytes_fetched"].get<std::uint64_t>();
+    retries += f["retries"].get<std::uint64_t>();
+    errors += f["errors"].get<std::uint64_t>();
+  }
+  nlohmann::json status = {{"pid", getpid()},
+                           {"generation", generation},
+                           {"files", files},
+                           {"totals", {{"files", files.size()}, {"bytes_fetched", fetched}, {"retries", retries},
+                                       {"errors", errors}, {"states", states}}}};
+  if (engine != nullptr) status.update(EngineJson(*engine));
+  return status.dump(2) + "\n";
+}
+
+std::optional<std::string> FileXattr(const fetch::RemoteObject& object, const std::string& name) {
+  if (name == "user.getmfs.checksum") return object.ChecksumDescription();
+  if (name == "user.getmfs.verified") return std::string(fetch::VerdictName(object.verdict()));
+  if (name == "user.getmfs.url") return object.url().redacted();
+  return std::nullopt;
+}
+
+std::vector<std::string> FileXattrNames() {
+  return {"user.getmfs.checksum", "user.getmfs.verified", "user.getmfs.url"};
+}
+
+}  // namespace getmfs::fs

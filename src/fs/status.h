@@ -1,0 +1,31 @@
+// What a mount shows of itself: the JSON of `getmfs status` (the hidden .getmfs-status file)
+// and the user.getmfs.* extended attributes of its files.
+#ifndef GETMFS_FS_STATUS_H_
+#define GETMFS_FS_STATUS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fetch/engine.h"
+#include "fetch/remote_object.h"
+#include "fs/inode_table.h"
+
+namespace getmfs::fs {
+
+// Per file: size, checksum, state, bytes fetched, requests, retries, errors; totals; and, once
+// started, the cache's and the workers' figures.
+std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine);
+
+// A file's attribute (user.getmfs.checksum, .verified, .url), nullopt when it has none.
+std::optional<std::string> FileXattr(const fetch::RemoteObject& object, const std::string& name);
+std::vector<std::string> FileXattrNames();
+
+// The state shown for a file: its verdict, or "failed" when reads of it fail for another
+// reason (changed, vanished, removed).
+std::string FileState(const fetch::RemoteObject& object);
+
+}  // namespace getmfs::fs
+
+#endif  // GETMFS_FS_STATUS_H_
