@@ -264,77 +264,90 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
 void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
   const std::string type = m.value("t", "");
   if (type == "blocks") {
-    for (const auto& b : m.at("b")) {
-      std::uint64_t id = b.at(0).get<std::uint64_t>();
-      std::uint64_t index = b.at(1).get<std::uint64_t>();
-      std::uint32_t crc = b.at(2).get<std::uint32_t>();
-      auto it = jobs_.find(id);
-      if (it == jobs_.end()) continue;
-      Job& job = it->second;
-      std::uint64_t target = index - job.spec.first_index;
-      std::uint64_t length = target < job.spec.targets.size() ? job.spec.targets[target].length : 0;
-      if (job.reported_bytes == 0) {
-        job.first_block = Clock::now();
-        job.first_block_bytes = length;
-      }
-      job.reported_bytes += length;
-      ++job.blocks_done;
-      if (!job.judged) {
-        tuner_.OnProgress(job.reported_bytes, job.dispatched, Clock::now(), &job.judged);
-        limit_.store(tuner_.limit(), std::memory_order_relaxed);
-      }
-      JobObserver* observer = job.observer;
-      callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
-    }
-    return;
+    HandleBlocksLocked(m, callbacks);
+  } else if (type == "done") {
+    HandleDoneLocked(worker, m, callbacks);
   }
+}
+
+void Pool::HandleBlocksLocked(const nlohmann::json& m, std::vector<Callback>* callbacks) {
+  for (const auto& b : m.at("b")) {
+    std::uint64_t id = b.at(0).get<std::uint64_t>();
+    std::uint64_t index = b.at(1).get<std::uint64_t>();
+    std::uint32_t crc = b.at(2).get<std::uint32_t>();
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    Job& job = it->second;
+    std::uint64_t target = index - job.spec.first_index;
+    std::uint64_t length = target < job.spec.targets.size() ? job.spec.targets[target].length : 0;
+    if (job.reported_bytes == 0) {
+      job.first_block = Clock::now();
+      job.first_block_bytes = length;
+    }
+    job.reported_bytes += length;
+    ++job.blocks_done;
+    if (!job.judged) {
+      tuner_.OnProgress(job.reported_bytes, job.dispatched, Clock::now(), &job.judged);
+      limit_.store(tuner_.limit(), std::memory_order_relaxed);
+    }
+    JobObserver* observer = job.observer;
+    callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
+  }
+}
+
+void Pool::HandleDoneLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
   std::uint64_t id = m.value("id", std::uint64_t{0});
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   Job& job = it->second;
   JobObserver* observer = job.observer;
-  if (type == "done") {
-    JobResult result;
-    result.cancelled = m.value("cancelled", false);
-    if (job.restart_requested && result.cancelled && !job.cancel_requested &&
-        job.blocks_done < job.spec.targets.size()) {
-      // Cancelled by RestartIfStalled: the rest runs again, first in line, on whichever
-      // connection the worker it lands on has free (the stalled one is closed).
-      job.restart_requested = false;
-      job.worker = -1;
-      --in_flight_;
-      --workers_[static_cast<std::size_t>(worker)].jobs;
-      queue_.push_front(id);
-      return;
-    }
-    // Every block arrived before the cancel of a restart did: the job is done.
-    const bool finished_anyway = job.restart_requested && result.cancelled && !job.cancel_requested;
-    if (finished_anyway) result.cancelled = false;
-    job.restart_requested = false;
-    result.retries = m.value("retries", 0);
-    stats_.retries += static_cast<std::uint64_t>(result.retries);
-    if (!m.value("ok", false) && !result.cancelled && !finished_anyway) {
-      bool known = false;
-      ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
-      result.error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
-      ++stats_.jobs_failed;
-    }
-    if (!result.error && !result.cancelled) {
-      if (job.dispatched_bytes >= (1u << 20)) {
-        double seconds = std::chrono::duration<double>(Clock::now() - job.dispatched).count();
-        double pace = seconds > 0 ? static_cast<double>(job.dispatched_bytes) / seconds : 0;
-        pace_ = pace_ <= 0 ? pace : 0.8 * pace_ + 0.2 * pace;
-      }
-      // Busy: the pipeline had not drained (others in flight or waiting) when it ended.
-      bool busy = in_flight_ >= 2 || !queue_.empty();
-      tuner_.OnJobDone(job.dispatched_bytes, job.dispatched, Clock::now(), in_flight_, busy, &job.judged);
-      limit_.store(tuner_.limit(), std::memory_order_relaxed);
-    }
-    --in_flight_;
-    --workers_[static_cast<std::size_t>(worker)].jobs;
-    jobs_.erase(it);
-    callbacks->push_back([observer, id, result] { observer->OnDone(id, result); });
+  JobResult result;
+  result.cancelled = m.value("cancelled", false);
+  if (job.restart_requested && result.cancelled && !job.cancel_requested &&
+      job.blocks_done < job.spec.targets.size()) {
+    // Cancelled by RestartIfStalled: the rest runs again, first in line, on whichever
+    // connection the worker it lands on has free (the stalled one is closed).
+    RequeueRestartedLocked(worker, id);
+    return;
   }
+  // Every block arrived before the cancel of a restart did: the job is done.
+  const bool finished_anyway = job.restart_requested && result.cancelled && !job.cancel_requested;
+  if (finished_anyway) result.cancelled = false;
+  job.restart_requested = false;
+  result.retries = m.value("retries", 0);
+  stats_.retries += static_cast<std::uint64_t>(result.retries);
+  if (!m.value("ok", false) && !result.cancelled && !finished_anyway) {
+    bool known = false;
+    ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
+    result.error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
+    ++stats_.jobs_failed;
+  }
+  if (!result.error && !result.cancelled) MeasureSucceededLocked(&job);
+  --in_flight_;
+  --workers_[static_cast<std::size_t>(worker)].jobs;
+  jobs_.erase(it);
+  callbacks->push_back([observer, id, result] { observer->OnDone(id, result); });
+}
+
+void Pool::RequeueRestartedLocked(int worker, std::uint64_t id) {
+  Job& job = jobs_.at(id);
+  job.restart_requested = false;
+  job.worker = -1;
+  --in_flight_;
+  --workers_[static_cast<std::size_t>(worker)].jobs;
+  queue_.push_front(id);
+}
+
+void Pool::MeasureSucceededLocked(Job* job) {
+  if (job->dispatched_bytes >= (1u << 20)) {
+    double seconds = std::chrono::duration<double>(Clock::now() - job->dispatched).count();
+    double pace = seconds > 0 ? static_cast<double>(job->dispatched_bytes) / seconds : 0;
+    pace_ = pace_ <= 0 ? pace : 0.8 * pace_ + 0.2 * pace;
+  }
+  // Busy: the pipeline had not drained (others in flight or waiting) when it ended.
+  bool busy = in_flight_ >= 2 || !queue_.empty();
+  tuner_.OnJobDone(job->dispatched_bytes, job->dispatched, Clock::now(), in_flight_, busy, &job->judged);
+  limit_.store(tuner_.limit(), std::memory_order_relaxed);
 }
 
 void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {

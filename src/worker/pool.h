@@ -133,6 +133,14 @@ class Pool {
   void Loop();
   void DispatchLocked(std::vector<Callback>* callbacks);
   void HandleMessageLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
+  // A worker's report of finished blocks: progress for the stall check and the tuner.
+  void HandleBlocksLocked(const nlohmann::json& message, std::vector<Callback>* callbacks);
+  // A worker's report that a job ended (or was cancelled to be restarted elsewhere).
+  void HandleDoneLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
+  // Puts a job its worker cancelled for RestartIfStalled back at the head of the queue.
+  void RequeueRestartedLocked(int worker, std::uint64_t id);
+  // A job ended well: its pace feeds pace_ (RestartIfStalled's yardstick) and the tuner.
+  void MeasureSucceededLocked(Job* job);
   void WorkerDiedLocked(int worker, std::vector<Callback>* callbacks);
   void Wake();
 
