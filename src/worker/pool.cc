@@ -464,24 +464,33 @@ void Pool::Loop() {
     }
     for (auto& cb : callbacks) cb();
   }
-  // Shutting down: stop the loops, then tell observers of anything left.
-  std::scoped_lock lock(mu_);
-  for (std::size_t i = 0; i < workers_.size(); ++i) {
-    Worker& w = workers_[i];
-    w.socket.reset();
-    if (w.pid > 0) {
-      kill(w.pid, SIGTERM);
-      waitpid(w.pid, nullptr, 0);
-      w.pid = -1;
+  // Shutting down: stop the loops, then tell observers of anything left (without the lock,
+  // as every observer call: one may call back into the pool).
+  callbacks.clear();
+  {
+    std::scoped_lock lock(mu_);
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      Worker& w = workers_[i];
+      w.socket.reset();
+      if (w.pid > 0) {
+        kill(w.pid, SIGTERM);
+        waitpid(w.pid, nullptr, 0);
+        w.pid = -1;
+      }
+      if (w.loop_thread.joinable()) {
+        w.loop_thread.join();
+        w.loop_socket.reset();
+      }
+      w.alive = false;
     }
-    if (w.loop_thread.joinable()) {
-      w.loop_thread.join();
-      w.loop_socket.reset();
+    for (const auto& [id, job] : jobs_) {
+      JobObserver* observer = job.observer;
+      std::uint64_t done_id = id;
+      callbacks.push_back([observer, done_id] { observer->OnDone(done_id, JobResult{std::nullopt, true, 0}); });
     }
-    w.alive = false;
+    jobs_.clear();
   }
-  for (auto& [id, job] : jobs_) job.observer->OnDone(id, JobResult{std::nullopt, true, 0});
-  jobs_.clear();
+  for (auto& cb : callbacks) cb();
 }
 
 }  // namespace getmfs::worker
