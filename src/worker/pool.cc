@@ -417,19 +417,11 @@ void Pool::Loop() {
   std::vector<int> owners;
   for (;;) {
     callbacks.clear();
-    fds.clear();
-    owners.clear();
     {
       std::scoped_lock lock(mu_);
       if (stopping_) break;
       DispatchLocked(&callbacks);
-      fds.push_back({wake_fd_.get(), POLLIN, 0});
-      owners.push_back(-1);
-      for (std::size_t i = 0; i < workers_.size(); ++i) {
-        if (!workers_[i].alive) continue;
-        fds.push_back({workers_[i].socket.get(), POLLIN, 0});
-        owners.push_back(static_cast<int>(i));
-      }
+      ListPollFdsLocked(&fds, &owners);
     }
     for (auto& cb : callbacks) cb();
     callbacks.clear();
@@ -440,33 +432,54 @@ void Pool::Loop() {
     }
     {
       std::scoped_lock lock(mu_);
-      std::uint64_t drained;
-      [[maybe_unused]] ssize_t r = read(wake_fd_.get(), &drained, sizeof drained);
-      for (std::size_t i = 1; i < fds.size(); ++i) {
-        if (fds[i].revents == 0) continue;
-        int worker = owners[i];
-        bool closed = false;
-        while (workers_[static_cast<std::size_t>(worker)].alive) {
-          auto message = ReceiveMessage(workers_[static_cast<std::size_t>(worker)].socket.get(), &closed);
-          if (!message) break;
-          HandleMessageLocked(worker, *message, &callbacks);
-        }
-        if (closed) WorkerDiedLocked(worker, &callbacks);
-      }
-      // A worker that exited without closing its socket (it cannot, but be sure).
-      for (std::size_t i = 0; i < workers_.size(); ++i) {
-        Worker& w = workers_[i];
-        if (w.alive && w.pid > 0 && waitpid(w.pid, nullptr, WNOHANG) == w.pid) {
-          w.pid = 0;
-          WorkerDiedLocked(static_cast<int>(i), &callbacks);
-        }
-      }
+      DrainLocked(fds, owners, &callbacks);
     }
     for (auto& cb : callbacks) cb();
   }
-  // Shutting down: stop the loops, then tell observers of anything left (without the lock,
-  // as every observer call: one may call back into the pool).
-  callbacks.clear();
+  ShutDown();
+}
+
+void Pool::ListPollFdsLocked(std::vector<pollfd>* fds, std::vector<int>* owners) {
+  fds->clear();
+  owners->clear();
+  fds->push_back({wake_fd_.get(), POLLIN, 0});
+  owners->push_back(-1);
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    if (!workers_[i].alive) continue;
+    fds->push_back({workers_[i].socket.get(), POLLIN, 0});
+    owners->push_back(static_cast<int>(i));
+  }
+}
+
+void Pool::DrainLocked(const std::vector<pollfd>& fds, const std::vector<int>& owners,
+                       std::vector<Callback>* callbacks) {
+  std::uint64_t drained;
+  [[maybe_unused]] ssize_t r = read(wake_fd_.get(), &drained, sizeof drained);
+  for (std::size_t i = 1; i < fds.size(); ++i) {
+    if (fds[i].revents == 0) continue;
+    int worker = owners[i];
+    bool closed = false;
+    while (workers_[static_cast<std::size_t>(worker)].alive) {
+      auto message = ReceiveMessage(workers_[static_cast<std::size_t>(worker)].socket.get(), &closed);
+      if (!message) break;
+      HandleMessageLocked(worker, *message, callbacks);
+    }
+    if (closed) WorkerDiedLocked(worker, callbacks);
+  }
+  // A worker that exited without closing its socket (it cannot, but be sure).
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Worker& w = workers_[i];
+    if (w.alive && w.pid > 0 && waitpid(w.pid, nullptr, WNOHANG) == w.pid) {
+      w.pid = 0;
+      WorkerDiedLocked(static_cast<int>(i), callbacks);
+    }
+  }
+}
+
+void Pool::ShutDown() {
+  // Stop the loops, then tell observers of anything left (without the lock, as every
+  // observer call: one may call back into the pool).
+  std::vector<Callback> callbacks;
   {
     std::scoped_lock lock(mu_);
     for (std::size_t i = 0; i < workers_.size(); ++i) {

@@ -6,6 +6,7 @@
 #ifndef GETMFS_WORKER_POOL_H_
 #define GETMFS_WORKER_POOL_H_
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -131,6 +132,14 @@ class Pool {
   explicit Pool(PoolOptions options);
   Status StartWorker(int index);
   void Loop();
+  // What Loop polls: the wake eventfd, then each live worker's socket; `owners` holds the
+  // worker of each (-1 for the eventfd).
+  void ListPollFdsLocked(std::vector<pollfd>* fds, std::vector<int>* owners);
+  // After poll: empties the wake eventfd, handles every report the workers have sent and
+  // every worker that died.
+  void DrainLocked(const std::vector<pollfd>& fds, const std::vector<int>& owners, std::vector<Callback>* callbacks);
+  // The end of Loop: stops the workers and ends every job still known as cancelled.
+  void ShutDown();
   void DispatchLocked(std::vector<Callback>* callbacks);
   void HandleMessageLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
   // A worker's report of finished blocks: progress for the stall check and the tuner.
