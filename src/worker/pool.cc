@@ -93,40 +93,46 @@ Status Pool::StartWorker(int index) {
     w.loop_thread = std::thread([loop = w.loop.get()] { loop->Run(); });
     w.pid = -1;
   } else {
-    // Move the two inherited descriptors to 3 and 4 in the child; the sources are fresh
-    // descriptors above 10, so dup2 always clears close-on-exec.
-    UniqueFd sock_copy(fcntl(theirs.get(), F_DUPFD_CLOEXEC, 10));
-    UniqueFd cache_copy(fcntl(options_.cache_fd, F_DUPFD_CLOEXEC, 10));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, sock_copy.get(), 3);
-    posix_spawn_file_actions_adddup2(&actions, cache_copy.get(), 4);
-    std::vector<std::string> args = {options_.worker_path,
-                                     "__worker__",
-                                     "--control-fd=3",
-                                     "--cache-fd=4",
-                                     "--cache-size=" + std::to_string(options_.region_size),
-                                     "--parent=" + std::to_string(getpid()),
-                                     "--log-level=" + std::to_string(static_cast<int>(GetLogLevel())),
-                                     "--connect-timeout-ms=" + std::to_string(options_.fetch.transfer.connect_timeout_ms),
-                                     "--low-speed-time=" + std::to_string(options_.fetch.transfer.low_speed_time_s),
-                                     "--max-attempts=" + std::to_string(options_.fetch.retry.max_attempts)};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, options_.worker_path.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      return Error{ErrorKind::kInternal, "cannot start a worker process (" + options_.worker_path +
-                                             "): " + std::strerror(rc) +
-                                             "; set GETMFS_WORKER to the getmfs executable"};
-    }
-    w.pid = pid;
+    Result<pid_t> pid = SpawnWorkerProcess(theirs.get());
+    if (!pid) return pid.error();
+    w.pid = *pid;
   }
   w.socket = std::move(mine);
   w.alive = true;
   return Ok{};
+}
+
+Result<pid_t> Pool::SpawnWorkerProcess(int socket) {
+  // Move the two inherited descriptors to 3 and 4 in the child; the sources are fresh
+  // descriptors above 10, so dup2 always clears close-on-exec.
+  UniqueFd sock_copy(fcntl(socket, F_DUPFD_CLOEXEC, 10));
+  UniqueFd cache_copy(fcntl(options_.cache_fd, F_DUPFD_CLOEXEC, 10));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, sock_copy.get(), 3);
+  posix_spawn_file_actions_adddup2(&actions, cache_copy.get(), 4);
+  std::vector<std::string> args = {options_.worker_path,
+                                   "__worker__",
+                                   "--control-fd=3",
+                                   "--cache-fd=4",
+                                   "--cache-size=" + std::to_string(options_.region_size),
+                                   "--parent=" + std::to_string(getpid()),
+                                   "--log-level=" + std::to_string(static_cast<int>(GetLogLevel())),
+                                   "--connect-timeout-ms=" + std::to_string(options_.fetch.transfer.connect_timeout_ms),
+                                   "--low-speed-time=" + std::to_string(options_.fetch.transfer.low_speed_time_s),
+                                   "--max-attempts=" + std::to_string(options_.fetch.retry.max_attempts)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, options_.worker_path.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return Error{ErrorKind::kInternal, "cannot start a worker process (" + options_.worker_path +
+                                           "): " + std::strerror(rc) +
+                                           "; set GETMFS_WORKER to the getmfs executable"};
+  }
+  return pid;
 }
 
 void Pool::Wake() {
@@ -208,8 +214,7 @@ PoolStats Pool::Stats() const {
   return s;
 }
 
-void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
-  // Cancelled jobs still waiting in the queue end here.
+void Pool::EndCancelledQueuedLocked(std::vector<Callback>* callbacks) {
   for (auto it = queue_.begin(); it != queue_.end();) {
     Job& job = jobs_.at(*it);
     if (job.cancel_requested) {
@@ -222,6 +227,27 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
       ++it;
     }
   }
+}
+
+JobSpec Pool::SpecToResume(const Job& job) {
+  // A re-queued job resumes after the blocks already reported.
+  JobSpec spec = job.spec;
+  std::uint64_t skipped = 0;
+  for (std::uint64_t i = 0; i < job.blocks_done; ++i) skipped += job.spec.targets[i].length;
+  spec.targets.erase(spec.targets.begin(), spec.targets.begin() + static_cast<long>(job.blocks_done));
+  spec.offset += skipped;
+  spec.length -= skipped;
+  spec.first_index += job.blocks_done;
+  if (job.deadline != Clock::time_point::max()) {
+    spec.budget_ms = std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::milliseconds>(job.deadline - Clock::now()).count());
+  }
+  return spec;
+}
+
+void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
+  // Cancelled jobs still waiting in the queue end here.
+  EndCancelledQueuedLocked(callbacks);
   while (in_flight_ < tuner_.limit() && !queue_.empty()) {
     int best = -1;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
@@ -233,18 +259,7 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
     std::uint64_t id = queue_.front();
     queue_.pop_front();
     Job& job = jobs_.at(id);
-    // A re-queued job resumes after the blocks already reported.
-    JobSpec spec = job.spec;
-    std::uint64_t skipped = 0;
-    for (std::uint64_t i = 0; i < job.blocks_done; ++i) skipped += job.spec.targets[i].length;
-    spec.targets.erase(spec.targets.begin(), spec.targets.begin() + static_cast<long>(job.blocks_done));
-    spec.offset += skipped;
-    spec.length -= skipped;
-    spec.first_index += job.blocks_done;
-    if (job.deadline != Clock::time_point::max()) {
-      spec.budget_ms = std::max<std::int64_t>(
-          1, std::chrono::duration_cast<std::chrono::milliseconds>(job.deadline - Clock::now()).count());
-    }
+    JobSpec spec = SpecToResume(job);
     Worker& w = workers_[static_cast<std::size_t>(best)];
     job.worker = best;
     job.dispatched = Clock::now();
@@ -353,6 +368,31 @@ void Pool::MeasureSucceededLocked(Job* job) {
 void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
   Worker& w = workers_[static_cast<std::size_t>(index)];
   if (!w.alive) return;
+  ReapWorkerLocked(index);
+  // Its jobs go back to the front of the queue, to resume after their reported blocks;
+  // a job whose every block was reported is done.
+  RequeueJobsOfLocked(index, callbacks);
+  w.jobs = 0;
+  if (stopping_) return;
+  ++stats_.worker_restarts;
+  if (Clock::now() - w.started < std::chrono::seconds(2)) ++quick_deaths_;
+  if (quick_deaths_ > 5) {
+    LOG(Error) << "worker processes keep dying; failing the queued transfers";
+    for (auto id : queue_) {
+      JobObserver* observer = jobs_.at(id).observer;
+      Error error{ErrorKind::kInternal, "worker processes keep dying (see the log)"};
+      callbacks->push_back([observer, id, error] { observer->OnDone(id, JobResult{error, false, 0}); });
+      jobs_.erase(id);
+    }
+    queue_.clear();
+    return;
+  }
+  Status restarted = StartWorker(index);
+  if (!restarted) LOG(Error) << restarted.error().message;
+}
+
+void Pool::ReapWorkerLocked(int index) {
+  Worker& w = workers_[static_cast<std::size_t>(index)];
   w.alive = false;
   w.socket.reset();
   if (w.pid > 0) {
@@ -371,8 +411,9 @@ void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
     w.loop_socket.reset();
     w.loop.reset();
   }
-  // Its jobs go back to the front of the queue, to resume after their reported blocks;
-  // a job whose every block was reported is done.
+}
+
+void Pool::RequeueJobsOfLocked(int index, std::vector<Callback>* callbacks) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     auto& [id, job] = *it;
     if (job.worker != index) {
@@ -392,23 +433,6 @@ void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
     queue_.push_front(id);
     ++it;
   }
-  w.jobs = 0;
-  if (stopping_) return;
-  ++stats_.worker_restarts;
-  if (Clock::now() - w.started < std::chrono::seconds(2)) ++quick_deaths_;
-  if (quick_deaths_ > 5) {
-    LOG(Error) << "worker processes keep dying; failing the queued transfers";
-    for (auto id : queue_) {
-      JobObserver* observer = jobs_.at(id).observer;
-      Error error{ErrorKind::kInternal, "worker processes keep dying (see the log)"};
-      callbacks->push_back([observer, id, error] { observer->OnDone(id, JobResult{error, false, 0}); });
-      jobs_.erase(id);
-    }
-    queue_.clear();
-    return;
-  }
-  Status restarted = StartWorker(index);
-  if (!restarted) LOG(Error) << restarted.error().message;
 }
 
 void Pool::Loop() {
