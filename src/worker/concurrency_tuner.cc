@@ -105,22 +105,7 @@ void ConcurrencyTuner::Evaluate(Clock::time_point now) {
   }
 
   if (phase_ != Phase::kSteady) {
-    const bool fewer = phase_ == Phase::kTryingFewer;
-    const bool kept = fewer ? throughput >= 0.85 * previous_throughput_ : throughput >= 1.15 * previous_throughput_;
-    phase_ = Phase::kSteady;
-    if (kept) {
-      last_failed_ = Phase::kSteady;
-      last_kept_ = fewer ? Phase::kTryingFewer : Phase::kTryingMore;
-      hold_ = options_.first_hold;
-      hold_epochs_ = 0;   // keep climbing
-      baseline_.assign(1, throughput);
-    } else {
-      last_kept_ = Phase::kSteady;
-      last_failed_ = fewer ? Phase::kTryingFewer : Phase::kTryingMore;
-      SetLimit(previous_limit_, now);
-      hold_epochs_ = hold_;
-      hold_ = std::min(hold_ * 2, options_.max_hold);
-    }
+    EndTry(throughput, now);
     return;
   }
 
@@ -136,6 +121,29 @@ void ConcurrencyTuner::Evaluate(Clock::time_point now) {
     --hold_epochs_;
     return;
   }
+  StartTry(large_pace, now);
+}
+
+void ConcurrencyTuner::EndTry(double throughput, Clock::time_point now) {
+  const bool fewer = phase_ == Phase::kTryingFewer;
+  const bool kept = fewer ? throughput >= 0.85 * previous_throughput_ : throughput >= 1.15 * previous_throughput_;
+  phase_ = Phase::kSteady;
+  if (kept) {
+    last_failed_ = Phase::kSteady;
+    last_kept_ = fewer ? Phase::kTryingFewer : Phase::kTryingMore;
+    hold_ = options_.first_hold;
+    hold_epochs_ = 0;   // keep climbing
+    baseline_.assign(1, throughput);
+  } else {
+    last_kept_ = Phase::kSteady;
+    last_failed_ = fewer ? Phase::kTryingFewer : Phase::kTryingMore;
+    SetLimit(previous_limit_, now);
+    hold_epochs_ = hold_;
+    hold_ = std::min(hold_ * 2, options_.max_hold);
+  }
+}
+
+void ConcurrencyTuner::StartTry(double large_pace, Clock::time_point now) {
   bool can_fewer = limit_ > options_.min && large_pace >= options_.fast_connection;
   bool can_more = limit_ < options_.max;
   if (can_fewer && can_more) {

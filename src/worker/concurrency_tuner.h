@@ -67,6 +67,12 @@ class ConcurrencyTuner {
   enum class Phase { kSteady, kTryingFewer, kTryingMore };
   void StartEpoch(Clock::time_point now);
   void Evaluate(Clock::time_point now);
+  // A try has run an epoch at `throughput`: keeps its limit if the throughput bears it out,
+  // else goes back to the limit before it and waits longer before the next try.
+  void EndTry(double throughput, Clock::time_point now);
+  // Tries half the limit or twice it, whichever way is open and promising (fewer only when
+  // `large_pace` says connections are fast); none: the limit stays.
+  void StartTry(double large_pace, Clock::time_point now);
   void SetLimit(int limit, Clock::time_point now);
   void Judge(bool slow, Clock::time_point now);
 

@@ -93,40 +93,46 @@ Status Pool::StartWorker(int index) {
     w.loop_thread = std::thread([loop = w.loop.get()] { loop->Run(); });
     w.pid = -1;
   } else {
-    // Move the two inherited descriptors to 3 and 4 in the child; the sources are fresh
-    // descriptors above 10, so dup2 always clears close-on-exec.
-    UniqueFd sock_copy(fcntl(theirs.get(), F_DUPFD_CLOEXEC, 10));
-    UniqueFd cache_copy(fcntl(options_.cache_fd, F_DUPFD_CLOEXEC, 10));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, sock_copy.get(), 3);
-    posix_spawn_file_actions_adddup2(&actions, cache_copy.get(), 4);
-    std::vector<std::string> args = {options_.worker_path,
-                                     "__worker__",
-                                     "--control-fd=3",
-                                     "--cache-fd=4",
-                                     "--cache-size=" + std::to_string(options_.region_size),
-                                     "--parent=" + std::to_string(getpid()),
-                                     "--log-level=" + std::to_string(static_cast<int>(GetLogLevel())),
-                                     "--connect-timeout-ms=" + std::to_string(options_.fetch.transfer.connect_timeout_ms),
-                                     "--low-speed-time=" + std::to_string(options_.fetch.transfer.low_speed_time_s),
-                                     "--max-attempts=" + std::to_string(options_.fetch.retry.max_attempts)};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, options_.worker_path.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      return Error{ErrorKind::kInternal, "cannot start a worker process (" + options_.worker_path +
-                                             "): " + std::strerror(rc) +
-                                             "; set GETMFS_WORKER to the getmfs executable"};
-    }
-    w.pid = pid;
+    Result<pid_t> pid = SpawnWorkerProcess(theirs.get());
+    if (!pid) return pid.error();
+    w.pid = *pid;
   }
   w.socket = std::move(mine);
   w.alive = true;
   return Ok{};
+}
+
+Result<pid_t> Pool::SpawnWorkerProcess(int socket) {
+  // Move the two inherited descriptors to 3 and 4 in the child; the sources are fresh
+  // descriptors above 10, so dup2 always clears close-on-exec.
+  UniqueFd sock_copy(fcntl(socket, F_DUPFD_CLOEXEC, 10));
+  UniqueFd cache_copy(fcntl(options_.cache_fd, F_DUPFD_CLOEXEC, 10));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, sock_copy.get(), 3);
+  posix_spawn_file_actions_adddup2(&actions, cache_copy.get(), 4);
+  std::vector<std::string> args = {options_.worker_path,
+                                   "__worker__",
+                                   "--control-fd=3",
+                                   "--cache-fd=4",
+                                   "--cache-size=" + std::to_string(options_.region_size),
+                                   "--parent=" + std::to_string(getpid()),
+                                   "--log-level=" + std::to_string(static_cast<int>(GetLogLevel())),
+                                   "--connect-timeout-ms=" + std::to_string(options_.fetch.transfer.connect_timeout_ms),
+                                   "--low-speed-time=" + std::to_string(options_.fetch.transfer.low_speed_time_s),
+                                   "--max-attempts=" + std::to_string(options_.fetch.retry.max_attempts)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, options_.worker_path.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return Error{ErrorKind::kInternal, "cannot start a worker process (" + options_.worker_path +
+                                           "): " + std::strerror(rc) +
+                                           "; set GETMFS_WORKER to the getmfs executable"};
+  }
+  return pid;
 }
 
 void Pool::Wake() {
@@ -208,8 +214,7 @@ PoolStats Pool::Stats() const {
   return s;
 }
 
-void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
-  // Cancelled jobs still waiting in the queue end here.
+void Pool::EndCancelledQueuedLocked(std::vector<Callback>* callbacks) {
   for (auto it = queue_.begin(); it != queue_.end();) {
     Job& job = jobs_.at(*it);
     if (job.cancel_requested) {
@@ -222,6 +227,27 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
       ++it;
     }
   }
+}
+
+JobSpec Pool::SpecToResume(const Job& job) {
+  // A re-queued job resumes after the blocks already reported.
+  JobSpec spec = job.spec;
+  std::uint64_t skipped = 0;
+  for (std::uint64_t i = 0; i < job.blocks_done; ++i) skipped += job.spec.targets[i].length;
+  spec.targets.erase(spec.targets.begin(), spec.targets.begin() + static_cast<long>(job.blocks_done));
+  spec.offset += skipped;
+  spec.length -= skipped;
+  spec.first_index += job.blocks_done;
+  if (job.deadline != Clock::time_point::max()) {
+    spec.budget_ms = std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::milliseconds>(job.deadline - Clock::now()).count());
+  }
+  return spec;
+}
+
+void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
+  // Cancelled jobs still waiting in the queue end here.
+  EndCancelledQueuedLocked(callbacks);
   while (in_flight_ < tuner_.limit() && !queue_.empty()) {
     int best = -1;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
@@ -233,18 +259,7 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
     std::uint64_t id = queue_.front();
     queue_.pop_front();
     Job& job = jobs_.at(id);
-    // A re-queued job resumes after the blocks already reported.
-    JobSpec spec = job.spec;
-    std::uint64_t skipped = 0;
-    for (std::uint64_t i = 0; i < job.blocks_done; ++i) skipped += job.spec.targets[i].length;
-    spec.targets.erase(spec.targets.begin(), spec.targets.begin() + static_cast<long>(job.blocks_done));
-    spec.offset += skipped;
-    spec.length -= skipped;
-    spec.first_index += job.blocks_done;
-    if (job.deadline != Clock::time_point::max()) {
-      spec.budget_ms = std::max<std::int64_t>(
-          1, std::chrono::duration_cast<std::chrono::milliseconds>(job.deadline - Clock::now()).count());
-    }
+    JobSpec spec = SpecToResume(job);
     Worker& w = workers_[static_cast<std::size_t>(best)];
     job.worker = best;
     job.dispatched = Clock::now();
@@ -264,121 +279,99 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
 void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
   const std::string type = m.value("t", "");
   if (type == "blocks") {
-    for (const auto& b : m.at("b")) {
-      std::uint64_t id = b.at(0).get<std::uint64_t>();
-      std::uint64_t index = b.at(1).get<std::uint64_t>();
-      std::uint32_t crc = b.at(2).get<std::uint32_t>();
-      auto it = jobs_.find(id);
-      if (it == jobs_.end()) continue;
-      Job& job = it->second;
-      std::uint64_t target = index - job.spec.first_index;
-      std::uint64_t length = target < job.spec.targets.size() ? job.spec.targets[target].length : 0;
-      if (job.reported_bytes == 0) {
-        job.first_block = Clock::now();
-        job.first_block_bytes = length;
-      }
-      job.reported_bytes += length;
-      ++job.blocks_done;
-      if (!job.judged) {
-        tuner_.OnProgress(job.reported_bytes, job.dispatched, Clock::now(), &job.judged);
-        limit_.store(tuner_.limit(), std::memory_order_relaxed);
-      }
-      JobObserver* observer = job.observer;
-      callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
-    }
-    return;
+    HandleBlocksLocked(m, callbacks);
+  } else if (type == "done") {
+    HandleDoneLocked(worker, m, callbacks);
   }
+}
+
+void Pool::HandleBlocksLocked(const nlohmann::json& m, std::vector<Callback>* callbacks) {
+  for (const auto& b : m.at("b")) {
+    std::uint64_t id = b.at(0).get<std::uint64_t>();
+    std::uint64_t index = b.at(1).get<std::uint64_t>();
+    std::uint32_t crc = b.at(2).get<std::uint32_t>();
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    Job& job = it->second;
+    std::uint64_t target = index - job.spec.first_index;
+    std::uint64_t length = target < job.spec.targets.size() ? job.spec.targets[target].length : 0;
+    if (job.reported_bytes == 0) {
+      job.first_block = Clock::now();
+      job.first_block_bytes = length;
+    }
+    job.reported_bytes += length;
+    ++job.blocks_done;
+    if (!job.judged) {
+      tuner_.OnProgress(job.reported_bytes, job.dispatched, Clock::now(), &job.judged);
+      limit_.store(tuner_.limit(), std::memory_order_relaxed);
+    }
+    JobObserver* observer = job.observer;
+    callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
+  }
+}
+
+void Pool::HandleDoneLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
   std::uint64_t id = m.value("id", std::uint64_t{0});
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   Job& job = it->second;
   JobObserver* observer = job.observer;
-  if (type == "done") {
-    JobResult result;
-    result.cancelled = m.value("cancelled", false);
-    if (job.restart_requested && result.cancelled && !job.cancel_requested &&
-        job.blocks_done < job.spec.targets.size()) {
-      // Cancelled by RestartIfStalled: the rest runs again, first in line, on whichever
-      // connection the worker it lands on has free (the stalled one is closed).
-      job.restart_requested = false;
-      job.worker = -1;
-      --in_flight_;
-      --workers_[static_cast<std::size_t>(worker)].jobs;
-      queue_.push_front(id);
-      return;
-    }
-    // Every block arrived before the cancel of a restart did: the job is done.
-    const bool finished_anyway = job.restart_requested && result.cancelled && !job.cancel_requested;
-    if (finished_anyway) result.cancelled = false;
-    job.restart_requested = false;
-    result.retries = m.value("retries", 0);
-    stats_.retries += static_cast<std::uint64_t>(result.retries);
-    if (!m.value("ok", false) && !result.cancelled && !finished_anyway) {
-      bool known = false;
-      ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
-      result.error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
-      ++stats_.jobs_failed;
-    }
-    if (!result.error && !result.cancelled) {
-      if (job.dispatched_bytes >= (1u << 20)) {
-        double seconds = std::chrono::duration<double>(Clock::now() - job.dispatched).count();
-        double pace = seconds > 0 ? static_cast<double>(job.dispatched_bytes) / seconds : 0;
-        pace_ = pace_ <= 0 ? pace : 0.8 * pace_ + 0.2 * pace;
-      }
-      // Busy: the pipeline had not drained (others in flight or waiting) when it ended.
-      bool busy = in_flight_ >= 2 || !queue_.empty();
-      tuner_.OnJobDone(job.dispatched_bytes, job.dispatched, Clock::now(), in_flight_, busy, &job.judged);
-      limit_.store(tuner_.limit(), std::memory_order_relaxed);
-    }
-    --in_flight_;
-    --workers_[static_cast<std::size_t>(worker)].jobs;
-    jobs_.erase(it);
-    callbacks->push_back([observer, id, result] { observer->OnDone(id, result); });
+  JobResult result;
+  result.cancelled = m.value("cancelled", false);
+  if (job.restart_requested && result.cancelled && !job.cancel_requested &&
+      job.blocks_done < job.spec.targets.size()) {
+    // Cancelled by RestartIfStalled: the rest runs again, first in line, on whichever
+    // connection the worker it lands on has free (the stalled one is closed).
+    RequeueRestartedLocked(worker, id);
+    return;
   }
+  // Every block arrived before the cancel of a restart did: the job is done.
+  const bool finished_anyway = job.restart_requested && result.cancelled && !job.cancel_requested;
+  if (finished_anyway) result.cancelled = false;
+  job.restart_requested = false;
+  result.retries = m.value("retries", 0);
+  stats_.retries += static_cast<std::uint64_t>(result.retries);
+  if (!m.value("ok", false) && !result.cancelled && !finished_anyway) {
+    bool known = false;
+    ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
+    result.error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
+    ++stats_.jobs_failed;
+  }
+  if (!result.error && !result.cancelled) MeasureSucceededLocked(&job);
+  --in_flight_;
+  --workers_[static_cast<std::size_t>(worker)].jobs;
+  jobs_.erase(it);
+  callbacks->push_back([observer, id, result] { observer->OnDone(id, result); });
+}
+
+void Pool::RequeueRestartedLocked(int worker, std::uint64_t id) {
+  Job& job = jobs_.at(id);
+  job.restart_requested = false;
+  job.worker = -1;
+  --in_flight_;
+  --workers_[static_cast<std::size_t>(worker)].jobs;
+  queue_.push_front(id);
+}
+
+void Pool::MeasureSucceededLocked(Job* job) {
+  if (job->dispatched_bytes >= (1u << 20)) {
+    double seconds = std::chrono::duration<double>(Clock::now() - job->dispatched).count();
+    double pace = seconds > 0 ? static_cast<double>(job->dispatched_bytes) / seconds : 0;
+    pace_ = pace_ <= 0 ? pace : 0.8 * pace_ + 0.2 * pace;
+  }
+  // Busy: the pipeline had not drained (others in flight or waiting) when it ended.
+  bool busy = in_flight_ >= 2 || !queue_.empty();
+  tuner_.OnJobDone(job->dispatched_bytes, job->dispatched, Clock::now(), in_flight_, busy, &job->judged);
+  limit_.store(tuner_.limit(), std::memory_order_relaxed);
 }
 
 void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
   Worker& w = workers_[static_cast<std::size_t>(index)];
   if (!w.alive) return;
-  w.alive = false;
-  w.socket.reset();
-  if (w.pid > 0) {
-    kill(w.pid, SIGKILL);
-    int status = 0;
-    waitpid(w.pid, &status, 0);
-    if (!stopping_) {
-      LOG(Warning) << "worker process " << w.pid << " died ("
-                   << (WIFSIGNALED(status) ? std::string("signal ") + strsignal(WTERMSIG(status))
-                                           : "exit " + std::to_string(WEXITSTATUS(status)))
-                   << "); re-queuing its " << w.jobs << " job(s)";
-    }
-    w.pid = -1;
-  } else if (w.loop_thread.joinable()) {
-    w.loop_thread.join();   // our end is closed: the loop sees EOF and returns
-    w.loop_socket.reset();
-    w.loop.reset();
-  }
+  ReapWorkerLocked(index);
   // Its jobs go back to the front of the queue, to resume after their reported blocks;
   // a job whose every block was reported is done.
-  for (auto it = jobs_.begin(); it != jobs_.end();) {
-    auto& [id, job] = *it;
-    if (job.worker != index) {
-      ++it;
-      continue;
-    }
-    job.worker = -1;
-    job.restart_requested = false;
-    --in_flight_;
-    if (job.blocks_done >= job.spec.targets.size() && job.spec.length > 0 && FullyCredited(job.spec)) {
-      JobObserver* observer = job.observer;
-      std::uint64_t done_id = id;
-      callbacks->push_back([observer, done_id] { observer->OnDone(done_id, JobResult{}); });
-      it = jobs_.erase(it);
-      continue;
-    }
-    queue_.push_front(id);
-    ++it;
-  }
+  RequeueJobsOfLocked(index, callbacks);
   w.jobs = 0;
   if (stopping_) return;
   ++stats_.worker_restarts;
@@ -398,25 +391,61 @@ void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
   if (!restarted) LOG(Error) << restarted.error().message;
 }
 
+void Pool::ReapWorkerLocked(int index) {
+  Worker& w = workers_[static_cast<std::size_t>(index)];
+  w.alive = false;
+  w.socket.reset();
+  if (w.pid > 0) {
+    kill(w.pid, SIGKILL);
+    int status = 0;
+    waitpid(w.pid, &status, 0);
+    if (!stopping_) {
+      LOG(Warning) << "worker process " << w.pid << " died ("
+                   << (WIFSIGNALED(status) ? std::string("signal ") + strsignal(WTERMSIG(status))
+                                           : "exit " + std::to_string(WEXITSTATUS(status)))
+                   << "); re-queuing its " << w.jobs << " job(s)";
+    }
+    w.pid = -1;
+  } else if (w.loop_thread.joinable()) {
+    w.loop_thread.join();   // our end is closed: the loop sees EOF and returns
+    w.loop_socket.reset();
+    w.loop.reset();
+  }
+}
+
+void Pool::RequeueJobsOfLocked(int index, std::vector<Callback>* callbacks) {
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    auto& [id, job] = *it;
+    if (job.worker != index) {
+      ++it;
+      continue;
+    }
+    job.worker = -1;
+    job.restart_requested = false;
+    --in_flight_;
+    if (job.blocks_done >= job.spec.targets.size() && job.spec.length > 0 && FullyCredited(job.spec)) {
+      JobObserver* observer = job.observer;
+      std::uint64_t done_id = id;
+      callbacks->push_back([observer, done_id] { observer->OnDone(done_id, JobResult{}); });
+      it = jobs_.erase(it);
+      continue;
+    }
+    queue_.push_front(id);
+    ++it;
+  }
+}
+
 void Pool::Loop() {
   std::vector<Callback> callbacks;
   std::vector<pollfd> fds;
   std::vector<int> owners;
   for (;;) {
     callbacks.clear();
-    fds.clear();
-    owners.clear();
     {
       std::scoped_lock lock(mu_);
       if (stopping_) break;
       DispatchLocked(&callbacks);
-      fds.push_back({wake_fd_.get(), POLLIN, 0});
-      owners.push_back(-1);
-      for (std::size_t i = 0; i < workers_.size(); ++i) {
-        if (!workers_[i].alive) continue;
-        fds.push_back({workers_[i].socket.get(), POLLIN, 0});
-        owners.push_back(static_cast<int>(i));
-      }
+      ListPollFdsLocked(&fds, &owners);
     }
     for (auto& cb : callbacks) cb();
     callbacks.clear();
@@ -427,48 +456,78 @@ void Pool::Loop() {
     }
     {
       std::scoped_lock lock(mu_);
-      std::uint64_t drained;
-      [[maybe_unused]] ssize_t r = read(wake_fd_.get(), &drained, sizeof drained);
-      for (std::size_t i = 1; i < fds.size(); ++i) {
-        if (fds[i].revents == 0) continue;
-        int worker = owners[i];
-        bool closed = false;
-        while (workers_[static_cast<std::size_t>(worker)].alive) {
-          auto message = ReceiveMessage(workers_[static_cast<std::size_t>(worker)].socket.get(), &closed);
-          if (!message) break;
-          HandleMessageLocked(worker, *message, &callbacks);
-        }
-        if (closed) WorkerDiedLocked(worker, &callbacks);
-      }
-      // A worker that exited without closing its socket (it cannot, but be sure).
-      for (std::size_t i = 0; i < workers_.size(); ++i) {
-        Worker& w = workers_[i];
-        if (w.alive && w.pid > 0 && waitpid(w.pid, nullptr, WNOHANG) == w.pid) {
-          w.pid = 0;
-          WorkerDiedLocked(static_cast<int>(i), &callbacks);
-        }
-      }
+      DrainLocked(fds, owners, &callbacks);
     }
     for (auto& cb : callbacks) cb();
   }
-  // Shutting down: stop the loops, then tell observers of anything left.
-  std::scoped_lock lock(mu_);
+  ShutDown();
+}
+
+void Pool::ListPollFdsLocked(std::vector<pollfd>* fds, std::vector<int>* owners) {
+  fds->clear();
+  owners->clear();
+  fds->push_back({wake_fd_.get(), POLLIN, 0});
+  owners->push_back(-1);
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    if (!workers_[i].alive) continue;
+    fds->push_back({workers_[i].socket.get(), POLLIN, 0});
+    owners->push_back(static_cast<int>(i));
+  }
+}
+
+void Pool::DrainLocked(const std::vector<pollfd>& fds, const std::vector<int>& owners,
+                       std::vector<Callback>* callbacks) {
+  std::uint64_t drained;
+  [[maybe_unused]] ssize_t r = read(wake_fd_.get(), &drained, sizeof drained);
+  for (std::size_t i = 1; i < fds.size(); ++i) {
+    if (fds[i].revents == 0) continue;
+    int worker = owners[i];
+    bool closed = false;
+    while (workers_[static_cast<std::size_t>(worker)].alive) {
+      auto message = ReceiveMessage(workers_[static_cast<std::size_t>(worker)].socket.get(), &closed);
+      if (!message) break;
+      HandleMessageLocked(worker, *message, callbacks);
+    }
+    if (closed) WorkerDiedLocked(worker, callbacks);
+  }
+  // A worker that exited without closing its socket (it cannot, but be sure).
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker& w = workers_[i];
-    w.socket.reset();
-    if (w.pid > 0) {
-      kill(w.pid, SIGTERM);
-      waitpid(w.pid, nullptr, 0);
-      w.pid = -1;
+    if (w.alive && w.pid > 0 && waitpid(w.pid, nullptr, WNOHANG) == w.pid) {
+      w.pid = 0;
+      WorkerDiedLocked(static_cast<int>(i), callbacks);
     }
-    if (w.loop_thread.joinable()) {
-      w.loop_thread.join();
-      w.loop_socket.reset();
-    }
-    w.alive = false;
   }
-  for (auto& [id, job] : jobs_) job.observer->OnDone(id, JobResult{std::nullopt, true, 0});
-  jobs_.clear();
+}
+
+void Pool::ShutDown() {
+  // Stop the loops, then tell observers of anything left (without the lock, as every
+  // observer call: one may call back into the pool).
+  std::vector<Callback> callbacks;
+  {
+    std::scoped_lock lock(mu_);
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      Worker& w = workers_[i];
+      w.socket.reset();
+      if (w.pid > 0) {
+        kill(w.pid, SIGTERM);
+        waitpid(w.pid, nullptr, 0);
+        w.pid = -1;
+      }
+      if (w.loop_thread.joinable()) {
+        w.loop_thread.join();
+        w.loop_socket.reset();
+      }
+      w.alive = false;
+    }
+    for (const auto& [id, job] : jobs_) {
+      JobObserver* observer = job.observer;
+      std::uint64_t done_id = id;
+      callbacks.push_back([observer, done_id] { observer->OnDone(done_id, JobResult{std::nullopt, true, 0}); });
+    }
+    jobs_.clear();
+  }
+  for (auto& cb : callbacks) cb();
 }
 
 }  // namespace getmfs::worker

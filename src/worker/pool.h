@@ -6,6 +6,7 @@
 #ifndef GETMFS_WORKER_POOL_H_
 #define GETMFS_WORKER_POOL_H_
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -130,10 +131,36 @@ class Pool {
 
   explicit Pool(PoolOptions options);
   Status StartWorker(int index);
+  // Runs `getmfs __worker__` with `socket` as its control socket; returns its pid.
+  Result<pid_t> SpawnWorkerProcess(int socket);
   void Loop();
+  // What Loop polls: the wake eventfd, then each live worker's socket; `owners` holds the
+  // worker of each (-1 for the eventfd).
+  void ListPollFdsLocked(std::vector<pollfd>* fds, std::vector<int>* owners);
+  // After poll: empties the wake eventfd, handles every report the workers have sent and
+  // every worker that died.
+  void DrainLocked(const std::vector<pollfd>& fds, const std::vector<int>& owners, std::vector<Callback>* callbacks);
+  // The end of Loop: stops the workers and ends every job still known as cancelled.
+  void ShutDown();
   void DispatchLocked(std::vector<Callback>* callbacks);
+  // Queued jobs cancelled before they ran end (OnDone, cancelled).
+  void EndCancelledQueuedLocked(std::vector<Callback>* callbacks);
+  // What to send a worker for `job`: the rest of it, after the blocks already reported.
+  static JobSpec SpecToResume(const Job& job);
   void HandleMessageLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
+  // A worker's report of finished blocks: progress for the stall check and the tuner.
+  void HandleBlocksLocked(const nlohmann::json& message, std::vector<Callback>* callbacks);
+  // A worker's report that a job ended (or was cancelled to be restarted elsewhere).
+  void HandleDoneLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
+  // Puts a job its worker cancelled for RestartIfStalled back at the head of the queue.
+  void RequeueRestartedLocked(int worker, std::uint64_t id);
+  // A job ended well: its pace feeds pace_ (RestartIfStalled's yardstick) and the tuner.
+  void MeasureSucceededLocked(Job* job);
   void WorkerDiedLocked(int worker, std::vector<Callback>* callbacks);
+  // Kills and waits for a dead worker's process (or joins its in-process loop).
+  void ReapWorkerLocked(int index);
+  // The jobs of dead worker `index` go back to the head of the queue, or end if done.
+  void RequeueJobsOfLocked(int index, std::vector<Callback>* callbacks);
   void Wake();
 
   PoolOptions options_;
