@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -91,6 +92,88 @@ std::string JoinOptions(const MountConfig& config) {
   return opts;
 }
 
+// A FUSE session for the adapter with getmfs's mount options (and -d at -vvv); nullptr,
+// with the parent told why, if libfuse refuses them.
+fuse_session* NewSession(const MountConfig& config, FuseAdapter* adapter, Readiness* readiness) {
+  std::string options = JoinOptions(config);
+  std::vector<std::string> args = {"getmfs", "-o", options};
+  if (config.verbosity >= 4) args.push_back("-d");   // -vvv
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_session* session = fuse_session_new(&fargs, &FuseAdapter::Operations(), sizeof(fuse_lowlevel_ops), adapter);
+  if (session == nullptr) readiness->Failed("libfuse refused the options \"" + options + "\"");
+  return session;
+}
+
+// SIGHUP reloads the manifest (libfuse would end the session): the handler writes to an
+// eventfd, and a thread beside the session loop reads it and reloads.
+class Reloader {
+ public:
+  // Creates the eventfd and installs the SIGHUP handler.
+  Reloader(const MountConfig& config, fs::FileSystem* filesystem, FuseAdapter* adapter)
+      : config_(config), filesystem_(filesystem), adapter_(adapter), fd_(eventfd(0, EFD_CLOEXEC)) {
+    g_reload_fd = fd_.get();
+    struct sigaction sa {};
+    sa.sa_handler = OnSighup;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, nullptr);
+  }
+
+  void Start() { thread_ = std::thread([this] { Run(); }); }
+
+  // Wakes the thread through the eventfd and waits for it to end.
+  void Stop() {
+    done_ = true;
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t w = write(fd_.get(), &one, sizeof one);
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    while (!done_) {
+      std::uint64_t n;
+      if (read(fd_.get(), &n, sizeof n) != sizeof n) continue;
+      if (done_) break;
+      Reload();
+    }
+  }
+
+  // Serves the manifest as it is now, or keeps the mount unchanged and records why.
+  void Reload() {
+    auto manifest = manifest::ParseManifestFile(config_.manifest);
+    std::vector<fs::Invalidation> invalidations;
+    Status reloaded = manifest ? filesystem_->Reload(*manifest, &invalidations) : Status(manifest.error());
+    if (!reloaded) {
+      filesystem_->set_reload_error(reloaded.error().message);
+      LOG(Error) << "reload failed, the mount is unchanged: " << reloaded.error().message;
+      return;
+    }
+    filesystem_->set_reload_error("");
+    for (const auto& inv : invalidations) adapter_->Queue(inv);
+    LOG(Info) << "reloaded " << config_.manifest << " (generation " << filesystem_->generation() << ")";
+  }
+
+  const MountConfig& config_;
+  fs::FileSystem* filesystem_;
+  FuseAdapter* adapter_;
+  UniqueFd fd_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// Runs the session's loop until it ends: up to 32 threads, each with its own /dev/fuse clone.
+int RunLoop(fuse_session* session) {
+  fuse_loop_config* loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(loop, 1);
+  fuse_loop_cfg_set_max_threads(loop, 32);
+  int rc = fuse_session_loop_mt(session, loop);
+  fuse_loop_cfg_destroy(loop);
+  return rc;
+}
+
 int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* readiness) {
   Status started = filesystem->Start();
   if (!started) {
@@ -104,17 +187,8 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
     readiness->Ready();
     std::thread(RaiseKernelReadahead, config.mountpoint, std::size_t{1} << 20).detach();
   });
-  std::string options = JoinOptions(config);
-  std::vector<std::string> args = {"getmfs", "-o", options};
-  if (config.verbosity >= 4) args.push_back("-d");   // -vvv
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-  fuse_session* session = fuse_session_new(&fargs, &FuseAdapter::Operations(), sizeof(fuse_lowlevel_ops), &adapter);
-  if (session == nullptr) {
-    readiness->Failed("libfuse refused the options \"" + options + "\"");
-    return kExitUsage;
-  }
+  fuse_session* session = NewSession(config, &adapter, readiness);
+  if (session == nullptr) return kExitUsage;
   filesystem->SetInvalidator([&adapter](const fs::Invalidation& inv) { adapter.Queue(inv); });
   adapter.StartInvalidations(session);
   if (fuse_set_signal_handlers(session) != 0) {
@@ -122,14 +196,7 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
     fuse_session_destroy(session);
     return kExitMountFailed;
   }
-  // SIGHUP reloads the manifest (libfuse would end the session).
-  UniqueFd reload_fd(eventfd(0, EFD_CLOEXEC));
-  g_reload_fd = reload_fd.get();
-  struct sigaction sa {};
-  sa.sa_handler = OnSighup;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGHUP, &sa, nullptr);
+  Reloader reloader(config, filesystem, &adapter);
   if (fuse_session_mount(session, config.mountpoint.c_str()) != 0) {
     readiness->Failed("cannot mount on " + config.mountpoint +
                       " (is /dev/fuse available, and fusermount3 installed? see the log)");
@@ -137,34 +204,9 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
     fuse_session_destroy(session);
     return kExitMountFailed;
   }
-  std::atomic<bool> done{false};
-  std::thread reloader([&] {
-    while (!done) {
-      std::uint64_t n;
-      if (read(reload_fd.get(), &n, sizeof n) != sizeof n) continue;
-      if (done) break;
-      auto manifest = manifest::ParseManifestFile(config.manifest);
-      std::vector<fs::Invalidation> invalidations;
-      Status reloaded = manifest ? filesystem->Reload(*manifest, &invalidations) : Status(manifest.error());
-      if (!reloaded) {
-        filesystem->set_reload_error(reloaded.error().message);
-        LOG(Error) << "reload failed, the mount is unchanged: " << reloaded.error().message;
-        continue;
-      }
-      filesystem->set_reload_error("");
-      for (const auto& inv : invalidations) adapter.Queue(inv);
-      LOG(Info) << "reloaded " << config.manifest << " (generation " << filesystem->generation() << ")";
-    }
-  });
-  fuse_loop_config* loop = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_clone_fd(loop, 1);
-  fuse_loop_cfg_set_max_threads(loop, 32);
-  int rc = fuse_session_loop_mt(session, loop);
-  fuse_loop_cfg_destroy(loop);
-  done = true;
-  std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t w = write(reload_fd.get(), &one, sizeof one);
-  reloader.join();
+  reloader.Start();
+  int rc = RunLoop(session);
+  reloader.Stop();
   readiness->Failed("the session ended before the kernel connected");
   fuse_session_unmount(session);
   fuse_remove_signal_handlers(session);
@@ -175,38 +217,61 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
   return rc == 0 ? 0 : kExitMountFailed;
 }
 
-}  // namespace
-
-int RunMount(const MountConfig& given) {
+// The config with absolute paths (the daemon runs in /), the mountpoint normalized and
+// without a trailing slash.
+MountConfig WithAbsolutePaths(const MountConfig& given) {
   MountConfig config = given;
   std::error_code ec;
   config.manifest = std::filesystem::absolute(config.manifest, ec).string();
   config.mountpoint = std::filesystem::absolute(config.mountpoint, ec).lexically_normal().string();
   if (config.mountpoint.size() > 1 && config.mountpoint.back() == '/') config.mountpoint.pop_back();
+  return config;
+}
+
+// Parses the manifest, checks that the mountpoint is a directory and creates the file
+// system; nullptr, after printing why, if one of them fails.
+std::unique_ptr<fs::FileSystem> CreateFileSystem(const MountConfig& config) {
   auto manifest = manifest::ParseManifestFile(config.manifest);
   if (!manifest) {
     std::fprintf(stderr, "getmfs mount: %s\n", manifest.error().message.c_str());
-    return kExitUsage;
+    return nullptr;
   }
   struct stat st;
   if (stat(config.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     std::fprintf(stderr, "getmfs mount: %s is not a directory (create it first)\n", config.mountpoint.c_str());
-    return kExitUsage;
+    return nullptr;
   }
   auto filesystem = fs::FileSystem::Create(*manifest, config.fs);
   if (!filesystem) {
     std::fprintf(stderr, "getmfs mount: %s\n", filesystem.error().message.c_str());
-    return kExitUsage;
+    return nullptr;
   }
-  if (!config.log_file.empty() && !SetLogSink(LogSink::kFile, config.log_file)) {
-    std::fprintf(stderr, "getmfs mount: cannot open the log file %s: %s\n", config.log_file.c_str(), std::strerror(errno));
-    return kExitUsage;
+  return std::move(*filesystem);
+}
+
+// The daemon's side of the fork: a session of its own, / as its directory, stdin and stdout
+// on /dev/null, stderr on /dev/null (logging to syslog) or on the log file.
+void DetachDaemon(const MountConfig& config) {
+  setsid();
+  if (chdir("/") != 0) _exit(kExitMountFailed);
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  dup2(null_fd, STDIN_FILENO);
+  dup2(null_fd, STDOUT_FILENO);
+  if (config.log_file.empty()) {
+    dup2(null_fd, STDERR_FILENO);
+    SetLogSink(LogSink::kSyslog);
+  } else {
+    // Workers inherit stderr: their lines go to the log file too.
+    int log_fd = open(config.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
+    if (log_fd > STDERR_FILENO) close(log_fd);
   }
-  if (config.foreground) {
-    Readiness readiness(-1);
-    return Serve(config, filesystem->get(), &readiness);
-  }
-  // Detach before any thread starts; the pipe carries the daemon's verdict back.
+  if (null_fd > STDERR_FILENO) close(null_fd);
+}
+
+// Detaches before any thread starts; the pipe carries the daemon's verdict back. The parent
+// returns the exit status that verdict gives; the child serves and exits.
+int ServeInBackground(const MountConfig& config, std::unique_ptr<fs::FileSystem> filesystem) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     std::perror("getmfs mount: pipe");
@@ -225,25 +290,28 @@ int RunMount(const MountConfig& given) {
     return rc;
   }
   close(pipe_fds[0]);
-  setsid();
-  if (chdir("/") != 0) _exit(kExitMountFailed);
-  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-  dup2(null_fd, STDIN_FILENO);
-  dup2(null_fd, STDOUT_FILENO);
-  if (config.log_file.empty()) {
-    dup2(null_fd, STDERR_FILENO);
-    SetLogSink(LogSink::kSyslog);
-  } else {
-    // Workers inherit stderr: their lines go to the log file too.
-    int log_fd = open(config.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
-    if (log_fd > STDERR_FILENO) close(log_fd);
-  }
-  if (null_fd > STDERR_FILENO) close(null_fd);
+  DetachDaemon(config);
   Readiness readiness(pipe_fds[1]);
-  int rc = Serve(config, filesystem->get(), &readiness);
-  filesystem->reset();
+  int rc = Serve(config, filesystem.get(), &readiness);
+  filesystem.reset();
   _exit(rc);
+}
+
+}  // namespace
+
+int RunMount(const MountConfig& given) {
+  MountConfig config = WithAbsolutePaths(given);
+  std::unique_ptr<fs::FileSystem> filesystem = CreateFileSystem(config);
+  if (!filesystem) return kExitUsage;
+  if (!config.log_file.empty() && !SetLogSink(LogSink::kFile, config.log_file)) {
+    std::fprintf(stderr, "getmfs mount: cannot open the log file %s: %s\n", config.log_file.c_str(), std::strerror(errno));
+    return kExitUsage;
+  }
+  if (config.foreground) {
+    Readiness readiness(-1);
+    return Serve(config, filesystem.get(), &readiness);
+  }
+  return ServeInBackground(config, std::move(filesystem));
 }
 
 }  // namespace getmfs::mount

@@ -152,6 +152,51 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   cmd->add_flag("-v,--verbose", m->verbose, "More logging (-vv: debug, -vvv: FUSE debug)");
 }
 
+// Applies one -o option: getmfs's own set the config, the rest go to libfuse. Throws on a
+// bad value.
+void ApplyMountOption(const std::string& opt, mount::MountConfig* c) {
+  auto eq = opt.find('=');
+  std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+  auto size = [&](std::size_t* out) {
+    auto bytes = ParseSize(value);
+    if (!bytes) throw std::invalid_argument("-o " + opt + ": not a size");
+    *out = static_cast<std::size_t>(*bytes);
+  };
+  if (key == "cache_size") size(&c->fs.cache_size);
+  else if (key == "block_size") size(&c->fs.block_size);
+  else if (key == "max_readahead") size(&c->fs.max_readahead);
+  else if (key == "concurrency") c->fs.concurrency = ParseConcurrency(value);
+  else if (key == "workers") c->fs.workers = std::stoi(value);
+  else if (key == "timeout") c->fs.timeout_seconds = std::stod(value);
+  else if (key == "log_file") c->log_file = value;
+  else c->fuse_options.push_back(opt);
+}
+
+// -o: mount(8)'s generic options are dropped, getmfs's own (for /etc/fstab lines such as
+// `urls.txt /mnt/data fuse.getmfs ro,allow_other,cache_size=2G 0 0`) are applied, the
+// rest goes to libfuse. False (after the message) on a bad value.
+bool ApplyMountOptions(const std::vector<std::string>& lists, mount::MountConfig* c) {
+  static const std::set<std::string> kGeneric = {"ro", "rw", "nofail", "_netdev", "defaults", "auto", "noauto",
+                                                 "user", "users", "nouser", "dev", "nodev", "suid", "nosuid",
+                                                 "exec", "noexec", "async", "atime", "noatime", "relatime"};
+  for (const auto& list : lists) {
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      auto comma = list.find(',', start);
+      std::string opt = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      start = comma == std::string::npos ? list.size() + 1 : comma + 1;
+      if (opt.empty() || kGeneric.count(opt)) continue;
+      try {
+        ApplyMountOption(opt, c);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "getmfs mount: bad option -o %s\n", opt.c_str());
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 int FinishMount(MountArgs& m) {
   auto& c = m.config;
   c.fs.concurrency = ParseConcurrency(m.concurrency);
@@ -162,44 +207,76 @@ int FinishMount(MountArgs& m) {
   }
   c.fs.file_mode = *file_mode & 0555;   // read-only, whatever was asked
   c.fs.dir_mode = *dir_mode & 0555;
-  // -o: mount(8)'s generic options are dropped, getmfs's own (for /etc/fstab lines such as
-  // `urls.txt /mnt/data fuse.getmfs ro,allow_other,cache_size=2G 0 0`) are applied, the
-  // rest goes to libfuse.
-  static const std::set<std::string> kGeneric = {"ro", "rw", "nofail", "_netdev", "defaults", "auto", "noauto",
-                                                 "user", "users", "nouser", "dev", "nodev", "suid", "nosuid",
-                                                 "exec", "noexec", "async", "atime", "noatime", "relatime"};
-  for (const auto& list : m.options) {
-    std::size_t start = 0;
-    while (start <= list.size()) {
-      auto comma = list.find(',', start);
-      std::string opt = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      start = comma == std::string::npos ? list.size() + 1 : comma + 1;
-      if (opt.empty() || kGeneric.count(opt)) continue;
-      auto eq = opt.find('=');
-      std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
-      auto size = [&](std::size_t* out) {
-        auto bytes = ParseSize(value);
-        if (!bytes) throw std::invalid_argument("-o " + opt + ": not a size");
-        *out = static_cast<std::size_t>(*bytes);
-      };
-      try {
-        if (key == "cache_size") size(&c.fs.cache_size);
-        else if (key == "block_size") size(&c.fs.block_size);
-        else if (key == "max_readahead") size(&c.fs.max_readahead);
-        else if (key == "concurrency") c.fs.concurrency = ParseConcurrency(value);
-        else if (key == "workers") c.fs.workers = std::stoi(value);
-        else if (key == "timeout") c.fs.timeout_seconds = std::stod(value);
-        else if (key == "log_file") c.log_file = value;
-        else c.fuse_options.push_back(opt);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "getmfs mount: bad option -o %s\n", opt.c_str());
-        return kExitUsage;
-      }
-    }
-  }
+  if (!ApplyMountOptions(m.options, &c)) return kExitUsage;
   c.verbosity = 1 + m.verbose;
   SetLogLevel(m.verbose >= 2 ? LogLevel::kDebug : m.verbose == 1 ? LogLevel::kInfo : LogLevel::kWarning);
   return mount::RunMount(c);
+}
+
+// The arguments of `getmfs get`, filled in by the parse.
+struct GetArgs {
+  GetConfig config;
+  std::string concurrency = "16";
+  int verbose = 0;
+  bool quiet = false;
+  std::string file;   // the destination given as a second argument
+};
+
+CLI::App* AddGetCommand(CLI::App* app, GetArgs* g) {
+  CLI::App* cmd = app->add_subcommand("get", "Download URLs with verification (same as getm)");
+  cmd->add_option("url", g->config.url, "URL to download");
+  cmd->add_option("file", g->file, "Destination file or directory (same as -O)");
+  AddGetOptions(cmd, &g->config, &g->concurrency, &g->verbose, &g->quiet);
+  return cmd;
+}
+
+// `getmfs get`: the destination comes as FILE or -O, not both.
+int FinishGetCommand(GetArgs& g) {
+  if (!g.file.empty()) {
+    if (!g.config.output.empty()) {
+      std::fprintf(stderr, "getmfs get: give the destination once (FILE or -O)\n");
+      return kExitUsage;
+    }
+    g.config.output = g.file;
+  }
+  return FinishGet(g.config, g.concurrency, g.verbose, g.quiet);
+}
+
+// The arguments of unmount, status and reload (each takes the mountpoint).
+struct ControlArgs {
+  std::string mountpoint;
+  bool lazy = false, json = false;
+  double reload_timeout = 60;
+};
+
+struct ControlCommands {
+  CLI::App* unmount;
+  CLI::App* status;
+  CLI::App* reload;
+};
+
+ControlCommands AddControlCommands(CLI::App* app, ControlArgs* a) {
+  ControlCommands cmds;
+  cmds.unmount = app->add_subcommand("unmount", "Unmount a getmfs mount");
+  cmds.unmount->add_option("mountpoint", a->mountpoint)->required();
+  cmds.unmount->add_flag("--lazy", a->lazy, "Detach now even if files are open");
+  cmds.status = app->add_subcommand("status", "Per-file state of a mount: size, checksum, verified, bytes, errors");
+  cmds.status->add_option("mountpoint", a->mountpoint)->required();
+  cmds.status->add_flag("--json", a->json, "Print the raw JSON");
+  cmds.reload = app->add_subcommand("reload", "Re-read the manifest of a mount (fresh signed URLs); SIGHUP does the same");
+  cmds.reload->add_option("mountpoint", a->mountpoint)->required();
+  cmds.reload->add_option("--timeout", a->reload_timeout, "Seconds to wait for the daemon")->check(CLI::PositiveNumber);
+  return cmds;
+}
+
+// mount(8) with type fuse.getmfs (via mount.fuse3) runs `getmfs SOURCE MOUNTPOINT -o OPTS`:
+// argv with "mount" inserted before SOURCE then, else argv as it is.
+std::vector<char*> WithImplicitMount(int argc, char** argv) {
+  static const std::set<std::string> kCommands = {"get", "mount", "unmount", "status", "reload"};
+  static char implicit_mount[] = "mount";
+  std::vector<char*> args(argv, argv + argc);
+  if (argc >= 3 && argv[1][0] != '-' && !kCommands.count(argv[1])) args.insert(args.begin() + 1, implicit_mount);
+  return args;
 }
 
 }  // namespace
@@ -212,66 +289,30 @@ int Main(int argc, char** argv) {
     SetLogTag("getm");
     return RunGetm(argc, argv);
   }
-
-  // mount(8) with type fuse.getmfs (via mount.fuse3) runs `getmfs SOURCE MOUNTPOINT -o OPTS`.
-  static const std::set<std::string> kCommands = {"get", "mount", "unmount", "status", "reload"};
-  std::vector<char*> args(argv, argv + argc);
-  std::string implicit_mount = "mount";
-  if (argc >= 3 && argv[1][0] != '-' && !kCommands.count(argv[1])) args.insert(args.begin() + 1, implicit_mount.data());
-  argc = static_cast<int>(args.size());
-  argv = args.data();
+  std::vector<char*> args = WithImplicitMount(argc, argv);
 
   CLI::App app{"getmfs: signed URLs as verified, read-only files", "getmfs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", GETMFS_VERSION);
-
-  GetConfig get;
-  std::string concurrency = "16";
-  int verbose = 0;
-  bool quiet = false;
-  std::string get_file;
-  CLI::App* get_cmd = app.add_subcommand("get", "Download URLs with verification (same as getm)");
-  get_cmd->add_option("url", get.url, "URL to download");
-  get_cmd->add_option("file", get_file, "Destination file or directory (same as -O)");
-  AddGetOptions(get_cmd, &get, &concurrency, &verbose, &quiet);
-
+  GetArgs get_args;
+  CLI::App* get_cmd = AddGetCommand(&app, &get_args);
   MountArgs mount_args;
   CLI::App* mount_cmd = app.add_subcommand("mount", "Mount the URLs of a manifest as read-only files");
   AddMountOptions(mount_cmd, &mount_args);
-
-  std::string mountpoint;
-  bool lazy = false, json = false;
-  double reload_timeout = 60;
-  CLI::App* unmount_cmd = app.add_subcommand("unmount", "Unmount a getmfs mount");
-  unmount_cmd->add_option("mountpoint", mountpoint)->required();
-  unmount_cmd->add_flag("--lazy", lazy, "Detach now even if files are open");
-  CLI::App* status_cmd = app.add_subcommand("status", "Per-file state of a mount: size, checksum, verified, bytes, errors");
-  status_cmd->add_option("mountpoint", mountpoint)->required();
-  status_cmd->add_flag("--json", json, "Print the raw JSON");
-  CLI::App* reload_cmd = app.add_subcommand("reload", "Re-read the manifest of a mount (fresh signed URLs); SIGHUP does the same");
-  reload_cmd->add_option("mountpoint", mountpoint)->required();
-  reload_cmd->add_option("--timeout", reload_timeout, "Seconds to wait for the daemon")->check(CLI::PositiveNumber);
+  ControlArgs control_args;
+  ControlCommands control = AddControlCommands(&app, &control_args);
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
   if (mount_cmd->parsed()) return FinishMount(mount_args);
-  if (unmount_cmd->parsed()) return RunUnmount(mountpoint, lazy);
-  if (status_cmd->parsed()) return RunStatus(mountpoint, json);
-  if (reload_cmd->parsed()) return RunReload(mountpoint, reload_timeout);
-  if (get_cmd->parsed()) {
-    if (!get_file.empty()) {
-      if (!get.output.empty()) {
-        std::fprintf(stderr, "getmfs get: give the destination once (FILE or -O)\n");
-        return kExitUsage;
-      }
-      get.output = get_file;
-    }
-    return FinishGet(get, concurrency, verbose, quiet);
-  }
+  if (control.unmount->parsed()) return RunUnmount(control_args.mountpoint, control_args.lazy);
+  if (control.status->parsed()) return RunStatus(control_args.mountpoint, control_args.json);
+  if (control.reload->parsed()) return RunReload(control_args.mountpoint, control_args.reload_timeout);
+  if (get_cmd->parsed()) return FinishGetCommand(get_args);
   return kExitUsage;
 }
 

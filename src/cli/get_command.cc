@@ -1,8 +1,6 @@
 #include "cli/get_command.h"
 
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +14,7 @@
 
 #include "cli/progress.h"
 #include "cli/size.h"
+#include "cli/temp_file.h"
 #include "fetch/engine.h"
 #include "manifest/manifest.h"
 #include "fetch/object_stream.h"
@@ -29,33 +28,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-// Temporary files in progress, removed by the signal handler on SIGINT/SIGTERM/SIGHUP.
-constexpr int kMaxTemps = 64;
-char g_temps[kMaxTemps][4096];
-std::atomic<bool> g_temp_used[kMaxTemps];
-
-int RegisterTemp(const std::string& path) {
-  for (int i = 0; i < kMaxTemps; ++i) {
-    bool expected = false;
-    if (path.size() < sizeof g_temps[i] && g_temp_used[i].compare_exchange_strong(expected, true)) {
-      std::memcpy(g_temps[i], path.c_str(), path.size() + 1);
-      return i;
-    }
-  }
-  return -1;
-}
-
-void UnregisterTemp(int index) {
-  if (index >= 0) g_temp_used[index] = false;
-}
-
-void OnSignal(int sig) {
-  for (int i = 0; i < kMaxTemps; ++i) {
-    if (g_temp_used[i]) unlink(g_temps[i]);
-  }
-  _exit(128 + sig);
-}
-
 struct Item {
   std::string url;
   http::SignedUrl signed_url;
@@ -67,56 +39,6 @@ struct Item {
   http::ObjectMeta meta;
   std::optional<Error> error;
   bool done = false;
-};
-
-// A temporary file in the destination's directory, removed unless committed.
-class TempFile {
- public:
-  static Result<TempFile> Create(const std::string& destination) {
-    stdfs::path dest(destination);
-    std::string dir = dest.has_parent_path() ? dest.parent_path().string() : ".";
-    std::string pattern = dir + "/." + dest.filename().string() + ".getmfs-XXXXXX";
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    int fd = mkostemp(buf.data(), O_CLOEXEC);
-    if (fd < 0) {
-      return Error{ErrorKind::kIo, "cannot create a file in " + dir + ": " + std::strerror(errno)};
-    }
-    TempFile t;
-    t.fd_.reset(fd);
-    t.path_ = buf.data();
-    t.registry_ = RegisterTemp(t.path_);
-    return t;
-  }
-  TempFile() = default;
-  TempFile(TempFile&& o) noexcept
-      : fd_(std::move(o.fd_)), path_(std::move(o.path_)), registry_(std::exchange(o.registry_, -1)) {
-    o.path_.clear();
-  }
-  ~TempFile() {
-    if (!path_.empty()) unlink(path_.c_str());
-    UnregisterTemp(registry_);
-  }
-  int fd() const { return fd_.get(); }
-  const std::string& path() const { return path_; }
-  Status Commit(const std::string& destination) {
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd_.get(), 0666 & ~mask);
-    if (close(fd_.release()) != 0) {
-      return Error{ErrorKind::kIo, "cannot write " + destination + ": " + std::strerror(errno)};
-    }
-    if (rename(path_.c_str(), destination.c_str()) != 0) {
-      return Error{ErrorKind::kIo, "cannot rename the download to " + destination + ": " + std::strerror(errno)};
-    }
-    path_.clear();
-    return Ok{};
-  }
-
- private:
-  UniqueFd fd_;
-  std::string path_;
-  int registry_ = -1;
 };
 
 Status WriteAll(int fd, const std::uint8_t* data, std::size_t n, const std::string& where) {
@@ -159,18 +81,7 @@ class Downloader {
                                          FormatBytes(static_cast<double>(item.meta.size)) + "): " + std::strerror(rc)};
       }
     }
-    fetch::StreamOptions options;
-    options.window = window_;
-    // Like aria2c, split a file over the connections: blocks of size/concurrency (at least
-    // 1 MiB, at most --chunk-size), so a 64 MiB file still uses all 16 requests.
-    int concurrency = config_.concurrency.value_or(1);
-    if (concurrency > 1) {
-      std::uint64_t share = (item.meta.size + static_cast<std::uint64_t>(concurrency) - 1) / static_cast<std::uint64_t>(concurrency);
-      share = (share + (64 << 10) - 1) / (64 << 10) * (64 << 10);
-      options.block_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(share, 1 << 20, config_.chunk_size));
-    }
-    options.read_timeout_seconds = config_.timeout_seconds;
-    fetch::ObjectStream stream(engine_, item.signed_url, item.meta, expected, options);
+    fetch::ObjectStream stream(engine_, item.signed_url, item.meta, expected, StreamOptionsFor(item));
     for (;;) {
       auto piece = stream.Next(SIZE_MAX);
       if (!piece) return piece.error();
@@ -194,6 +105,21 @@ class Downloader {
   }
 
  private:
+  fetch::StreamOptions StreamOptionsFor(const Item& item) const {
+    fetch::StreamOptions options;
+    options.window = window_;
+    // Like aria2c, split a file over the connections: blocks of size/concurrency (at least
+    // 1 MiB, at most --chunk-size), so a 64 MiB file still uses all 16 requests.
+    int concurrency = config_.concurrency.value_or(1);
+    if (concurrency > 1) {
+      std::uint64_t share = (item.meta.size + static_cast<std::uint64_t>(concurrency) - 1) / static_cast<std::uint64_t>(concurrency);
+      share = (share + (64 << 10) - 1) / (64 << 10) * (64 << 10);
+      options.block_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(share, 1 << 20, config_.chunk_size));
+    }
+    options.read_timeout_seconds = config_.timeout_seconds;
+    return options;
+  }
+
   const GetConfig& config_;
   std::shared_ptr<fetch::Engine> engine_;
   Progress* progress_;
@@ -301,52 +227,59 @@ void Report(const Item& item) {
   }
 }
 
-}  // namespace
-
-int RunGet(const GetConfig& config) {
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, OnSignal);
-  auto built = BuildItems(config);
-  if (!built) {
-    LOG(Error) << built.error().message;
-    return ExitCodeFor(built.error().kind);
+// Reports each failed item as it comes and keeps the first one's kind for the exit status.
+class Failures {
+ public:
+  void Add(const Item& item) {
+    Report(item);
+    if (!first_) first_ = item.error->kind;
   }
-  std::vector<Item>& items = *built;
+  const std::optional<ErrorKind>& first() const { return first_; }
 
+ private:
+  std::optional<ErrorKind> first_;
+};
+
+// The engine's options, how many files download at once and each one's read-ahead window.
+struct Sizing {
   fetch::EngineOptions engine_options;
+  int parallel_files = 1;
+  int window = 4;   // read-ahead blocks per file
+};
+
+// Sizes the cache for parallel_files windows, or shrinks the windows to fit --cache-size;
+// an error if --cache-size cannot hold even two blocks per file.
+Result<Sizing> SizeForConfig(const GetConfig& config, std::size_t item_count) {
+  Sizing sizing;
+  fetch::EngineOptions& engine_options = sizing.engine_options;
   engine_options.block_size = config.chunk_size;
   engine_options.concurrency = config.concurrency;
   engine_options.workers = config.workers;
   engine_options.request_budget_seconds = config.timeout_seconds;
   int concurrency = config.concurrency.value_or(1);
   bool streaming = concurrency <= 1;
-  int parallel_files = streaming ? 1 : static_cast<int>(std::min<std::size_t>({items.size(), static_cast<std::size_t>(concurrency), 8}));
+  int parallel_files = streaming ? 1 : static_cast<int>(std::min<std::size_t>({item_count, static_cast<std::size_t>(concurrency), 8}));
   int window = streaming ? 4 : std::max(1, concurrency / parallel_files) + 1;
   engine_options.cache_size = fetch::PageRound(config.chunk_size) * static_cast<std::size_t>(parallel_files * (2 * window + 2) + 2);
   if (config.cache_size > 0) {
     // A hard limit: the read-ahead windows shrink to fit (at least two blocks per file).
     std::size_t floor = fetch::PageRound(config.chunk_size) * static_cast<std::size_t>(2 * parallel_files + 2);
     if (config.cache_size < floor) {
-      LOG(Error) << "--cache-size " << config.cache_size << " is too small: at least " << floor
-                 << " bytes are needed with --chunk-size " << config.chunk_size;
-      return ExitCodeFor(ErrorKind::kBadInput);
+      return Error{ErrorKind::kBadInput, "--cache-size " + std::to_string(config.cache_size) + " is too small: at least " +
+                                             std::to_string(floor) + " bytes are needed with --chunk-size " +
+                                             std::to_string(config.chunk_size)};
     }
     engine_options.cache_size = std::min(engine_options.cache_size, config.cache_size);
     window = std::max(1, std::min<int>(window, static_cast<int>(config.cache_size / fetch::PageRound(config.chunk_size)) / parallel_files - 2));
   }
-  auto engine = fetch::Engine::Start(engine_options);
-  if (!engine) {
-    LOG(Error) << engine.error().message;
-    return ExitCodeFor(engine.error().kind);
-  }
-  auto probe_options = (*engine)->probe_options();
-  probe_options.deadline_seconds = config.timeout_seconds;
-  ProbeAll(items, probe_options);
+  sizing.parallel_files = parallel_files;
+  sizing.window = window;
+  return sizing;
+}
 
-  std::optional<ErrorKind> first_failure;
-  auto fail = [&](Item& item) {
-    Report(item);
-    if (!first_failure) first_failure = item.error->kind;
-  };
+// Checks each probed item's size against the manifest's and gives it a destination; reports
+// the items that failed and returns the others, small files first.
+std::vector<Item*> QueueDownloads(const GetConfig& config, std::vector<Item>& items, Failures* failures) {
   std::vector<Item*> queue;
   for (auto& item : items) {
     if (!item.error && item.manifest_size && *item.manifest_size != item.meta.size) {
@@ -358,22 +291,29 @@ int RunGet(const GetConfig& config) {
       if (!resolved) item.error = resolved.error();
     }
     if (item.error) {
-      fail(item);
+      failures->Add(item);
     } else {
       queue.push_back(&item);
     }
   }
-  if (first_failure && !config.continue_after_error) return ExitCodeFor(*first_failure);
-  // Small files first.
   std::stable_sort(queue.begin(), queue.end(), [](const Item* a, const Item* b) { return a->meta.size < b->meta.size; });
+  return queue;
+}
 
+// The progress bar over the queue's bytes: with --progress, or by default on a terminal (not with -q).
+std::unique_ptr<Progress> MakeProgress(const GetConfig& config, const std::vector<Item*>& queue) {
   std::uint64_t total = 0;
   for (const Item* item : queue) total += item->meta.size;
   bool show_progress = config.progress.value_or(isatty(STDERR_FILENO) == 1) && config.verbosity >= 1;
   std::unique_ptr<Progress> progress;
   if (show_progress) progress = std::make_unique<Progress>(total, queue.size());
+  return progress;
+}
 
-  Downloader downloader(config, *engine, progress.get(), window);
+// Downloads the queue on parallel_files threads (this one included); after a failure the
+// threads take no new item unless --continue-after-error.
+void DownloadAll(const GetConfig& config, const std::vector<Item*>& queue, Downloader& downloader, Progress* progress,
+                 int parallel_files, Failures* failures) {
   std::mutex mu;
   std::size_t next = 0;
   std::atomic<bool> stop{false};
@@ -390,7 +330,7 @@ int RunGet(const GetConfig& config) {
       if (!status) {
         item->error = status.error();
         if (progress) progress->Clear();
-        fail(*item);
+        failures->Add(*item);
         if (!config.continue_after_error) stop = true;
       } else {
         item->done = true;
@@ -402,12 +342,40 @@ int RunGet(const GetConfig& config) {
   for (int i = 1; i < parallel_files; ++i) threads.emplace_back(work);
   work();
   for (auto& t : threads) t.join();
+}
+
+int LogAndExitCode(const Error& error) {
+  LOG(Error) << error.message;
+  return ExitCodeFor(error.kind);
+}
+
+}  // namespace
+
+int RunGet(const GetConfig& config) {
+  RemoveTempFilesOnSignal();
+  auto built = BuildItems(config);
+  if (!built) return LogAndExitCode(built.error());
+  std::vector<Item>& items = *built;
+  auto sizing = SizeForConfig(config, items.size());
+  if (!sizing) return LogAndExitCode(sizing.error());
+  auto engine = fetch::Engine::Start(sizing->engine_options);
+  if (!engine) return LogAndExitCode(engine.error());
+  auto probe_options = (*engine)->probe_options();
+  probe_options.deadline_seconds = config.timeout_seconds;
+  ProbeAll(items, probe_options);
+
+  Failures failures;
+  std::vector<Item*> queue = QueueDownloads(config, items, &failures);
+  if (failures.first() && !config.continue_after_error) return ExitCodeFor(*failures.first());
+  std::unique_ptr<Progress> progress = MakeProgress(config, queue);
+  Downloader downloader(config, *engine, progress.get(), sizing->window);
+  DownloadAll(config, queue, downloader, progress.get(), sizing->parallel_files, &failures);
   if (progress) progress->Finish();
-  if (first_failure) {
+  if (failures.first()) {
     std::size_t failed = 0;
     for (const auto& item : items) failed += item.error.has_value();
     if (items.size() > 1) LOG(Error) << failed << " of " << items.size() << " downloads failed";
-    return ExitCodeFor(*first_failure);
+    return ExitCodeFor(*failures.first());
   }
   return 0;
 }
