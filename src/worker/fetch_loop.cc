@@ -11,6 +11,7 @@
 #include "integrity/checksum.h"
 #include "util/log.h"
 #include "worker/protocol.h"
+#include "worker/response_check.h"
 
 namespace getmfs::worker {
 
@@ -89,46 +90,12 @@ class FetchLoop::Impl {
   }
 
  private:
-  // Checks the response once its headers are complete (DESIGN.md invariant 1).
+  // Checks the response once its headers are complete (response_check.h).
   void CheckResponse(Transfer* t) {
-    int status = t->headers.status();
-    if (status != 200 && status != 206) return;   // an error body: judged at the end
-    std::uint64_t want_len = t->attempt_end - t->attempt_start + 1;
-    const std::string where = t->url.redacted();
-    if (status == 206) {
-      auto cr = http::ParseContentRange(t->headers.Get("content-range"));
-      if (!cr || !cr->first || *cr->first != t->attempt_start || *cr->last != t->attempt_end ||
-          (cr->total && *cr->total != t->spec.object_size)) {
-        Fail(t, {ErrorKind::kNetwork, where + ": asked for bytes " + std::to_string(t->attempt_start) +
-                                          "-" + std::to_string(t->attempt_end) + "/" +
-                                          std::to_string(t->spec.object_size) +
-                                          ", got Content-Range \"" + t->headers.Get("content-range") + "\""},
-             true);
-        return;
-      }
-    } else {
-      bool whole = t->attempt_start == 0 && want_len == t->spec.object_size;
-      if (!whole) {
-        t->ranges_ignored = true;
-        Fail(t, {ErrorKind::kNetwork, where + ": the server ignored the Range header (HTTP 200) for bytes " +
-                                          std::to_string(t->attempt_start) + "-" + std::to_string(t->attempt_end)},
-             false);
-        return;
-      }
-    }
-    std::string length = t->headers.Get("content-length");
-    if (!length.empty() && length != std::to_string(want_len)) {
-      Fail(t, {ErrorKind::kNetwork, where + ": Content-Length " + length + " for a range of " +
-                                        std::to_string(want_len) + " bytes"},
-           true);
-      return;
-    }
-    std::string etag = t->headers.Get("etag");
-    if (!t->spec.if_match.empty() && !etag.empty() && etag != t->spec.if_match) {
-      Fail(t, {ErrorKind::kChanged, where + " changed while it was being read (ETag " + etag +
-                                        ", was " + t->spec.if_match + ")"},
-           false);
-    }
+    RangeRequest request{t->attempt_start, t->attempt_end, t->spec.object_size, t->spec.if_match};
+    ResponseCheck check = CheckRangeResponse(t->headers.status(), t->headers, request, t->url);
+    t->ranges_ignored = check.ranges_ignored;
+    if (check.error) Fail(t, *check.error, check.retryable);
   }
 
   void Fail(Transfer* t, Error error, bool retryable) {
