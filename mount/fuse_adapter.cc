@@ -245,11 +245,7 @@ const fuse_lowlevel_ops& FuseAdapter::Operations() {
 }
 
 FuseAdapter::~FuseAdapter() {
-  {
-    std::scoped_lock lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
+  invalidations_.Close();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -258,29 +254,15 @@ void FuseAdapter::StartInvalidations(fuse_session* session) {
   thread_ = std::thread([this] { InvalidationLoop(); });
 }
 
-void FuseAdapter::Queue(const fs::Invalidation& invalidation) {
-  {
-    std::scoped_lock lock(mu_);
-    queue_.push_back(invalidation);
-  }
-  cv_.notify_all();
-}
+void FuseAdapter::Queue(const fs::Invalidation& invalidation) { invalidations_.Push(invalidation); }
 
 void FuseAdapter::InvalidationLoop() {
-  for (;;) {
-    fs::Invalidation inv;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      inv = queue_.front();
-      queue_.pop_front();
-    }
+  while (auto inv = invalidations_.Pop()) {
     int rc;
-    if (inv.kind == fs::Invalidation::kInode) {
-      rc = fuse_lowlevel_notify_inval_inode(session_, inv.ino, 0, 0);
+    if (inv->kind == fs::Invalidation::kInode) {
+      rc = fuse_lowlevel_notify_inval_inode(session_, inv->ino, 0, 0);
     } else {
-      rc = fuse_lowlevel_notify_inval_entry(session_, inv.parent, inv.name.c_str(), inv.name.size());
+      rc = fuse_lowlevel_notify_inval_entry(session_, inv->parent, inv->name.c_str(), inv->name.size());
     }
     if (rc != 0 && rc != -ENOENT) LOG(Debug) << "kernel invalidation failed: " << std::strerror(-rc);
   }

@@ -6,13 +6,11 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 
 #include "fs/file_system.h"
+#include "util/blocking_queue.h"
 
 namespace getmfs::mount {
 
@@ -37,10 +35,7 @@ class FuseAdapter {
 
   fs::FileSystem* fs_;
   fuse_session* session_ = nullptr;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<fs::Invalidation> queue_;
-  bool stopping_ = false;
+  BlockingQueue<fs::Invalidation> invalidations_;
   std::thread thread_;
 };
 

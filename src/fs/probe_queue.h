@@ -4,14 +4,12 @@
 #ifndef GETMFS_FS_PROBE_QUEUE_H_
 #define GETMFS_FS_PROBE_QUEUE_H_
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "fetch/remote_object.h"
 #include "http/probe.h"
+#include "util/blocking_queue.h"
 
 namespace getmfs::fs {
 
@@ -29,10 +27,7 @@ class ProbeQueue {
   void Loop();
 
   const http::ProbeOptions options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<fetch::ObjectPtr> queue_;
-  bool stopping_ = false;
+  BlockingQueue<fetch::ObjectPtr> queue_;
   std::vector<std::thread> threads_;
 };
 

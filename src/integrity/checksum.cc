@@ -23,22 +23,18 @@ Error BadValue(Algorithm algorithm, std::string_view value, const std::string& s
   return Error{ErrorKind::kBadInput, std::move(message)};
 }
 
-// 8 hex digits from hex or base64 of 4 bytes, as the user may copy it from x-goog-hash.
-std::optional<std::string> NormalisedGsCrc32c(std::string_view value) {
-  if (IsHex(value, 8)) return ToLower(value);
-  if (value.size() != 8) return std::nullopt;
-  auto bytes = Base64Decode(value);
-  if (!bytes || bytes->size() != 4) return std::nullopt;
-  return HexEncode(bytes->data(), bytes->size());
+// A digest of `bytes` bytes given as hex or as base64 (as the user may copy it from
+// x-goog-hash or Content-MD5), as lowercase hex.
+std::optional<std::string> NormalisedDigest(std::string_view value, std::size_t bytes) {
+  if (IsHex(value, 2 * bytes)) return ToLower(value);
+  if (value.size() != (bytes + 2) / 3 * 4) return std::nullopt;
+  auto decoded = Base64Decode(value);
+  if (!decoded || decoded->size() != bytes) return std::nullopt;
+  return HexEncode(decoded->data(), decoded->size());
 }
 
-std::optional<std::string> NormalisedMd5(std::string_view value) {
-  if (IsHex(value, 32)) return ToLower(value);
-  if (value.size() != 24) return std::nullopt;
-  auto bytes = Base64Decode(value);
-  if (!bytes || bytes->size() != 16) return std::nullopt;
-  return HexEncode(bytes->data(), bytes->size());
-}
+std::optional<std::string> NormalisedGsCrc32c(std::string_view value) { return NormalisedDigest(value, 4); }
+std::optional<std::string> NormalisedMd5(std::string_view value) { return NormalisedDigest(value, 16); }
 
 std::string_view StripQuotes(std::string_view value) {
   if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {

@@ -53,18 +53,18 @@ Error EntryError(const ManifestEntry& entry, const std::string& message) {
   return BadInput(EntryLocation(entry) + ": " + message);
 }
 
-// Fills entry.path from the URL when no path was given, and validates the path.
-Status SetPath(ManifestEntry& entry, const std::string* given) {
+// See entry_parsing.h.
+Result<ManifestEntry> WithPath(ManifestEntry entry, const std::string* given) {
   if (given != nullptr) {
     auto valid = ValidateRelativePath(*given);
     if (!valid) return EntryError(entry, valid.error().message);
     entry.path = *given;
-    return Ok{};
+    return entry;
   }
   std::string derived = http::UrlBasename(entry.url);
   if (derived.empty()) {  // the URL path ends in '/': Content-Disposition will name it
     entry.path.clear();
-    return Ok{};
+    return entry;
   }
   auto valid = ValidateRelativePath(derived);
   if (!valid) {
@@ -72,7 +72,7 @@ Status SetPath(ManifestEntry& entry, const std::string* given) {
                                  valid.error().message + "); give a path");
   }
   entry.path = std::move(derived);
-  return Ok{};
+  return entry;
 }
 
 // The entry's checksum; its source is "manifest urls.txt:7". The source is added after parsing

@@ -22,8 +22,9 @@ std::string Quote(std::string_view s);
 std::string QuoteUrl(const std::string& url);
 // Decimal digits only, fitting in 64 bits.
 std::optional<std::uint64_t> ParseBytes(std::string_view s);
-// Fills entry.path from `given`, or from the URL when no path was given, and validates it.
-Status SetPath(ManifestEntry& entry, const std::string* given);
+// The entry with its path: `given`, or the URL's last segment when no path was given;
+// validated.
+Result<ManifestEntry> WithPath(ManifestEntry entry, const std::string* given);
 // The entry's checksum, its source "manifest urls.txt:7".
 Result<integrity::Expected> ParseChecksum(const std::string& algorithm, const std::string& value,
                                           const ManifestEntry& entry);

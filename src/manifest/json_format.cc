@@ -118,9 +118,7 @@ Result<ManifestEntry> ParseJsonEntry(const nlohmann::json& item, const std::stri
   for (Status parsed : {JsonSize(item, entry), JsonChecksum(item, entry)}) {
     if (!parsed) return parsed.error();
   }
-  auto path = SetPath(entry, filepath ? &*filepath : nullptr);
-  if (!path) return path.error();
-  return entry;
+  return WithPath(std::move(entry), filepath ? &*filepath : nullptr);
 }
 
 }  // namespace

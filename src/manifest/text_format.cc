@@ -123,9 +123,7 @@ Result<ManifestEntry> ParseLine(const std::vector<std::string_view>& tokens, con
   entry.size = options.size;
   Status checksum = ApplyChecksum(options, entry);
   if (!checksum) return checksum.error();
-  auto path = SetPath(entry, given_path ? &*given_path : nullptr);
-  if (!path) return path.error();
-  return entry;
+  return WithPath(std::move(entry), given_path ? &*given_path : nullptr);
 }
 
 }  // namespace
