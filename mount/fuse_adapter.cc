@@ -1,3 +1,4 @@
+// The FUSE low-level callbacks over fs::FileSystem, and the thread that tells the kernel what to forget.
 #include "fuse_adapter.h"
 
 #include <sys/stat.h>

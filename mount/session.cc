@@ -1,3 +1,4 @@
+// `getmfs mount`: checks, detaching with a readiness pipe, the FUSE session and its loop, SIGHUP reloads.
 #include "session.h"
 
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// The block cache: slots in one memfd segment, an index by (object, block), LRU eviction, pins, CRC re-checks.
 #include "cache/block_cache.h"
 
 #include "integrity/checksum.h"

@@ -1,3 +1,4 @@
+// The shared-memory segment (a memfd) the cache lives in, and mappings of it.
 #include "cache/segment.h"
 
 #include <sys/mman.h>

@@ -1,3 +1,4 @@
+// The command line: CLI11 subcommands and options into config structs, then the command.
 #include "cli/commands.h"
 
 #include <CLI/CLI.hpp>

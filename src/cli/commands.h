@@ -1,3 +1,4 @@
+// The command line of getmfs and getm.
 #ifndef GETMFS_CLI_COMMANDS_H_
 #define GETMFS_CLI_COMMANDS_H_
 

@@ -1,3 +1,4 @@
+// `getmfs unmount`, `status` and `reload`: talking to a running mount through its root and its xattrs.
 #include "cli/control_commands.h"
 
 #include <signal.h>

@@ -1,3 +1,4 @@
+// `getmfs get` / `getm`: probing, destinations, sizing the engine, and the downloads themselves.
 #include "cli/get_command.h"
 
 #include <fcntl.h>

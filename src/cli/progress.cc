@@ -1,3 +1,4 @@
+// The progress bar of `getmfs get` on a terminal.
 #include "cli/progress.h"
 
 #include <cstdio>

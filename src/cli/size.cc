@@ -1,3 +1,4 @@
+// Sizes with suffixes (64K, 8M, 1G) for options, and bytes for people.
 #include "cli/size.h"
 
 #include <cctype>

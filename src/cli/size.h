@@ -1,3 +1,4 @@
+// Sizes with suffixes (64K, 8M, 1G) for options, and bytes for people.
 #ifndef GETMFS_CLI_SIZE_H_
 #define GETMFS_CLI_SIZE_H_
 

@@ -1,3 +1,4 @@
+// The BlockFetcher: every job that fills the block cache, and what its reports do (block_fetcher.h).
 #include "fetch/block_fetcher.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The DigestFeeder: whole-object verification fed in order, off the pool's thread (digest_feeder.h).
 #include "fetch/digest_feeder.h"
 
 #include <algorithm>

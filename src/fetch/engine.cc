@@ -1,3 +1,4 @@
+// Starting the engine: the cache, the worker pool and the fetcher, sized from the options.
 #include "fetch/engine.h"
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// ObjectStream: one object read in order for `get` and the library (object_stream.h).
 #include "fetch/object_stream.h"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// RemoteObject: an object's probe, cache binding, failures and counters (remote_object.h).
 #include "fetch/remote_object.h"
 
 #include <algorithm>

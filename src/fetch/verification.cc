@@ -1,3 +1,4 @@
+// Verification: an object's verdict and the waits for it (verification.h).
 #include "fetch/verification.h"
 
 namespace getmfs::fetch {

@@ -1,3 +1,4 @@
+// The mount's inode table, built from a manifest (inode_table.h).
 #include "fs/inode_table.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The read-ahead policy of an open file (prefetcher.h).
 #include "fs/prefetcher.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Background probes for a mount (probe_queue.h).
 #include "fs/probe_queue.h"
 
 #include <algorithm>

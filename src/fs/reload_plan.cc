@@ -1,3 +1,4 @@
+// What a reload keeps, rebinds, confirms and drops (reload_plan.h).
 #include "fs/reload_plan.h"
 
 namespace getmfs::fs {

@@ -1,3 +1,4 @@
+// The status JSON and the per-file xattrs of a mount (status.h).
 #include "fs/status.h"
 
 #include <unistd.h>

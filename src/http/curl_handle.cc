@@ -1,3 +1,4 @@
+// libcurl handles with the options every request of ours shares.
 #include "http/curl_handle.h"
 
 #include <mutex>

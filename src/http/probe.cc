@@ -1,3 +1,4 @@
+// The probe: GET bytes=0-0 for an object's size, ETag and checksums (probe.h).
 #include "http/probe.h"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// HTTP response parsing: headers, Content-Range, Retry-After, error bodies and what they mean.
 #include "http/response.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Signed URLs: parsing, the redacted form that is safe to print, and redaction of free text.
 #include "http/signed_url.h"
 
 #include <cctype>

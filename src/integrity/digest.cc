@@ -1,3 +1,4 @@
+// MD5 and SHA-256 through OpenSSL EVP.
 #include "integrity/digest.h"
 
 #include <new>

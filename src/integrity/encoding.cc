@@ -1,3 +1,4 @@
+// Hex and base64, for checksums as servers and users write them.
 #include "integrity/encoding.h"
 
 #include <array>

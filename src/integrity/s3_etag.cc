@@ -1,3 +1,4 @@
+// S3 ETags, single-part and multipart, and the part sizes a multipart ETag may have used.
 #include "integrity/s3_etag.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Reading a manifest file, PATH rules, and the checks across entries (manifest.h).
 #include "manifest/manifest.h"
 
 #include <cerrno>

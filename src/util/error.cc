@@ -1,3 +1,4 @@
+// Errors: the errno and `get` exit status of each kind.
 #include "util/error.h"
 
 #include <cstring>

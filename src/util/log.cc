@@ -1,3 +1,4 @@
+// The log: levels, sinks (stderr, syslog, a file) and redaction of every line.
 #include "util/log.h"
 
 #include <syslog.h>

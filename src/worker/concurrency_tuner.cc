@@ -1,3 +1,4 @@
+// The ConcurrencyTuner: how many requests the mount keeps in flight (concurrency_tuner.h).
 #include "worker/concurrency_tuner.h"
 
 #include <algorithm>

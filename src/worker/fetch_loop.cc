@@ -1,3 +1,4 @@
+// The fetch loop: a curl multi handle writing responses into cache slots (fetch_loop.h).
 #include "worker/fetch_loop.h"
 
 #include <sys/mman.h>

@@ -1,3 +1,4 @@
+// The worker pool: processes, dispatch, reports and re-queues (pool.h).
 #include "worker/pool.h"
 
 #include <fcntl.h>

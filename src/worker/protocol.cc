@@ -1,3 +1,4 @@
+// The messages between the pool and its fetch loops (protocol.h).
 #include "worker/protocol.h"
 
 #include <sys/socket.h>

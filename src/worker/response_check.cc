@@ -1,3 +1,4 @@
+// The checks a response passes before its bytes are used (response_check.h).
 #include "worker/response_check.h"
 
 namespace getmfs::worker {

@@ -1,3 +1,4 @@
+// `getmfs __worker__`: a worker process's entry point.
 #include "worker/worker_main.h"
 
 #include <signal.h>

@@ -1,3 +1,4 @@
+// `getmfs __worker__`: the worker process the pool starts.
 #ifndef GETMFS_WORKER_WORKER_MAIN_H_
 #define GETMFS_WORKER_WORKER_MAIN_H_
 
