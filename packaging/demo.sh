@@ -2,12 +2,12 @@
 # The README's demo: start the bundled test origin with generated sample data (it emulates
 # S3, so objects carry checksums), download one with `getmfs get`, mount the set with
 # `getmfs mount` and read it with ordinary tools, then show what a corrupted object does.
-# Usage: bash packaging/demo.sh [BUILD_DIR]   (default: build)
+# Every step checks what it shows, so the demo fails (exit 1) if getmfs misbehaves.
+# Usage: bash packaging/demo.sh [BUILD_DIR]   (default: build; run from any directory)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-build="${1:-$repo/build}"
+build="$(cd "${1:-$repo/build}" && pwd)"
 getmfs="$build/getmfs"
-export GETMFS_WORKER="$getmfs"
 work="$(mktemp -d /tmp/getmfs-demo.XXXXXX)"
 origin_pid=""
 cleanup() {
@@ -17,6 +17,8 @@ cleanup() {
 }
 trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+fail() { echo "demo FAILED: $*" >&2; exit 1; }
+xattr() { python3 -c "import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())" "$1" "$2"; }
 
 step "Sample data: 3 files (96 MiB, 8 MiB, 1 MiB) in $work/data"
 mkdir -p "$work/data/reads"
@@ -47,8 +49,11 @@ cmp "$work/sample.bam" "$work/data/reads/sample.bam" && echo "byte-identical to 
 step "getmfs get of a corrupted object: non-zero exit, nothing left behind"
 set +e
 "$getmfs" get "$base/corrupt.bin" "$work/corrupt.bin"
-echo "exit status $? (3 = checksum mismatch); file left: $(ls "$work/corrupt.bin" 2>/dev/null || echo none)"
+status=$?
 set -e
+echo "exit status $status (3 = checksum mismatch); file left: $(ls "$work/corrupt.bin" 2>/dev/null || echo none)"
+[ "$status" -eq 3 ] || fail "getmfs get of a corrupted object exited $status, not 3"
+[ ! -e "$work/corrupt.bin" ] || fail "getmfs get left a corrupted file behind"
 
 step "getmfs mount: the URLs of a manifest as read-only files"
 mnt="$work/mnt"
@@ -64,21 +69,27 @@ mkdir -p "$mnt"
 ls -lR "$mnt"
 echo
 time_start=$(date +%s.%N)
-md5sum "$mnt/reads/sample.bam" "$work/data/reads/sample.bam"
+md5sum "$mnt/reads/sample.bam" "$work/data/reads/sample.bam" | tee "$work/md5s"
 python3 -c "print('read 96 MiB through the mount in %.2f s' % ($(date +%s.%N) - $time_start))"
+[ "$(awk '{print $1}' "$work/md5s" | uniq | wc -l)" -eq 1 ] || fail "the mount gave other bytes than the source"
 tar cf - -C "$mnt" reads | tar tvf -
-echo "user.getmfs.verified = $(python3 -c "import os; print(os.getxattr('$mnt/reads/sample.bam', 'user.getmfs.verified').decode())")"
-echo "user.getmfs.url      = $(python3 -c "import os; print(os.getxattr('$mnt/reads/sample.bam', 'user.getmfs.url').decode())")"
+verified="$(xattr "$mnt/reads/sample.bam" user.getmfs.verified)"
+echo "user.getmfs.verified = $verified"
+echo "user.getmfs.url      = $(xattr "$mnt/reads/sample.bam" user.getmfs.url)"
+[ "$verified" = verified ] || fail "sample.bam is $verified after a whole read, not verified"
 
 step "Reading a corrupted object through the mount: cat fails, it does not end cleanly"
 set +e
 cat "$mnt/corrupt.bin" > /dev/null
-echo "cat exit status $?"
+status=$?
 set -e
-echo "user.getmfs.verified = $(python3 -c "import os; print(os.getxattr('$mnt/corrupt.bin', 'user.getmfs.verified').decode())")"
+echo "cat exit status $status"
+[ "$status" -ne 0 ] || fail "cat of a corrupted object ended cleanly"
+echo "user.getmfs.verified = $(xattr "$mnt/corrupt.bin" user.getmfs.verified)"
 
 step "getmfs status"
 "$getmfs" status "$mnt"
 "$getmfs" unmount "$mnt"
+! grep -q " $mnt " /proc/mounts || fail "the mount is still there after getmfs unmount"
 echo
 echo "Done. Everything ran against a local origin; see README.md for real S3/GCS URLs."

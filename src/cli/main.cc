@@ -4,8 +4,10 @@
 
 #include "cli/commands.h"
 #include "worker/worker_main.h"
+#include "worker/worker_path.h"
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "__worker__") == 0) return getmfs::worker::WorkerMain(argc, argv);
+  getmfs::worker::UseOwnExecutableForWorkers();
   return getmfs::cli::Main(argc, argv);
 }

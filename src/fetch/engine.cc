@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fetch/block_fetcher.h"
+#include "worker/worker_path.h"
 
 namespace getmfs::fetch {
 

@@ -22,12 +22,6 @@ namespace getmfs::worker {
 
 using Clock = std::chrono::steady_clock;
 
-std::string DefaultWorkerPath() {
-  if (const char* env = std::getenv("GETMFS_WORKER"); env != nullptr && env[0] != '\0') return env;
-  struct stat st;
-  if (::stat(GETMFS_INSTALLED_WORKER, &st) == 0) return GETMFS_INSTALLED_WORKER;
-  return GETMFS_BUILD_WORKER;
-}
 
 namespace {
 // False for a streaming job: its targets are credited as its reader moves on.

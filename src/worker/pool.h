@@ -68,10 +68,6 @@ struct PoolStats {
   int in_flight_limit = 0;          // what the tuner allows now
 };
 
-// The executable that serves `__worker__`: $GETMFS_WORKER, else the installed getmfs, else
-// the one in the build tree.
-std::string DefaultWorkerPath();
-
 class Pool {
  public:
   static Result<std::unique_ptr<Pool>> Start(PoolOptions options);
