@@ -98,6 +98,7 @@ void BlockFetcher::SubmitRange(const ObjectPtr& object, std::uint64_t first, con
 
 void BlockFetcher::FetchBlocks(const ObjectPtr& object, std::uint64_t first, std::uint64_t last,
                                std::uint64_t max_blocks) {
+  if (!object->ranges()) return StreamShared(object, first, last + 1);
   std::vector<int> run;
   std::uint64_t run_first = first;
   auto flush = [&] {
@@ -121,6 +122,10 @@ void BlockFetcher::FetchBlocks(const ObjectPtr& object, std::uint64_t first, std
 }
 
 int BlockFetcher::PinOrFetch(const ObjectPtr& object, std::uint64_t index) {
+  if (!object->ranges()) {
+    StreamShared(object, index, index + 1);
+    return cache_.FindPinned({object->cache_id(), index});   // -1: the cache had no room yet
+  }
   auto acquired = cache_.AcquirePinned({object->cache_id(), index});
   if (acquired.slot < 0) return -1;
   if (acquired.created) {
@@ -181,7 +186,7 @@ State BlockFetcher::WaitFilled(int slot, Deadline deadline) {
 }
 
 void BlockFetcher::StreamTo(Stream& stream, const ObjectPtr& object, std::uint64_t from, std::uint64_t until,
-                            std::vector<std::pair<std::uint64_t, int>>* reader_pins) {
+                            std::vector<std::pair<std::uint64_t, int>>* reader_pins, bool restart_ahead) {
   until = std::min(until, object->BlockCount());
   bool active;
   {
@@ -189,7 +194,7 @@ void BlockFetcher::StreamTo(Stream& stream, const ObjectPtr& object, std::uint64
     active = stream.job != 0 && jobs_.count(stream.job) != 0;
   }
   // A reader that jumped past what its stream was given gets a new stream.
-  if (active && from > stream.next) {
+  if (active && from > stream.next && restart_ahead) {
     EndStream(stream);
     active = false;
   }
@@ -259,6 +264,16 @@ void BlockFetcher::CreditSlots(const ObjectPtr& object, std::uint64_t from, std:
     credit->scratch.push_back(scratch);
   }
   if (!credit->slots.empty()) object->ClearBlockErrors(from, credit->slots.size());
+}
+
+void BlockFetcher::StreamShared(const ObjectPtr& object, std::uint64_t from, std::uint64_t until) {
+  std::scoped_lock lock(shared_streams_mu_);
+  Stream& stream = shared_streams_[object->cache_id()];
+  if (from < stream.next && cache_.StateOf({object->cache_id(), from}) == State::kFree) {
+    EndStream(stream);   // behind the stream, and gone: a new one from there
+  }
+  // A reader ahead of the stream waits for it to pass (its blocks fill the cache on the way).
+  StreamTo(stream, object, from, until, nullptr, /*restart_ahead=*/false);
 }
 
 void BlockFetcher::EndStream(Stream& stream) {
@@ -362,6 +377,15 @@ void BlockFetcher::OnDone(std::uint64_t job_id, const worker::JobResult& result)
   if (done.stream && error && Transient(*error) && arrived > 0) {
     LOG(Info) << done.object->path() << ": the streaming GET ended (" << error->message << ")";
     error.reset();
+  }
+  if (result.ranges_ignored && done.object->ranges()) {
+    LOG(Info) << done.object->path() << ": the server ignores byte ranges; reading it as one stream from now on";
+    done.object->SetRangesIgnored();
+  }
+  if (done.stream) {
+    std::scoped_lock lock(shared_streams_mu_);
+    auto it = shared_streams_.find(done.object->cache_id());
+    if (it != shared_streams_.end() && it->second.job == job_id) shared_streams_.erase(it);
   }
   done.object->OnFetchDone(bytes, result.retries, error);
   if (error) {

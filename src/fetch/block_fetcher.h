@@ -42,7 +42,8 @@ class BlockFetcher : public worker::JobObserver {
   void SetHooks(Hooks hooks);
 
   // Range requests for the blocks in [first, last] that are neither cached nor coming, in
-  // requests of at most max_blocks consecutive blocks. Stops where the cache is full.
+  // requests of at most max_blocks consecutive blocks. Stops where the cache is full. For an
+  // object whose server ignores ranges, the object's one streaming GET is credited instead.
   void FetchBlocks(const ObjectPtr& object, std::uint64_t first, std::uint64_t last, std::uint64_t max_blocks);
   // The block's slot pinned for the caller, requested now (one block) if it is neither
   // cached nor coming; -1 when the cache has no free slot.
@@ -61,12 +62,12 @@ class BlockFetcher : public worker::JobObserver {
     std::uint64_t next = 0;   // the next block to credit to it
   };
   // Credits blocks up to `until` (exclusive) to the stream; starts a new GET at `from` (at
-  // the first block there not cached) when none runs or the reader jumped past what it was
-  // given. Blocks cached already are skipped by the GET into throw-away slots. reader_pins:
+  // the first block there not cached) when none runs or, with restart_ahead, the reader
+  // jumped past what it was given (a shared stream instead goes on to it). Blocks cached already are skipped by the GET into throw-away slots. reader_pins:
   // when given, every block credited or found cached is also pinned for the reader (index,
   // slot), in order.
   void StreamTo(Stream& stream, const ObjectPtr& object, std::uint64_t from, std::uint64_t until,
-                std::vector<std::pair<std::uint64_t, int>>* reader_pins = nullptr);
+                std::vector<std::pair<std::uint64_t, int>>* reader_pins = nullptr, bool restart_ahead = true);
   void EndStream(Stream& stream);
 
   // Waits for the object's verdict, fetching the blocks the digest still needs that nothing
@@ -104,6 +105,10 @@ class BlockFetcher : public worker::JobObserver {
   void CreditSlots(const ObjectPtr& object, std::uint64_t from, std::uint64_t until, Job* credit,
                    std::vector<std::pair<std::uint64_t, int>>* reader_pins);
   void ObjectFailed(const ObjectPtr& object);
+  // Objects whose server ignores ranges: one streaming GET each, shared by their readers,
+  // credited with [from, until). A reader behind the stream whose block is neither cached
+  // nor coming starts it again from there (the worker drops the bytes before it).
+  void StreamShared(const ObjectPtr& object, std::uint64_t from, std::uint64_t until);
   Hooks hooks() const;
 
   cache::BlockCache& cache_;
@@ -119,6 +124,8 @@ class BlockFetcher : public worker::JobObserver {
   class CallbackScope;
   std::unordered_map<std::uint64_t, Job> jobs_;
   std::unordered_map<int, std::uint64_t> range_job_of_slot_;   // slots still filling by range jobs
+  std::mutex shared_streams_mu_;   // one reader at a time credits an object's shared stream
+  std::unordered_map<std::uint64_t, Stream> shared_streams_;   // by cache id
   std::uint64_t next_scratch_ = 0;
 };
 

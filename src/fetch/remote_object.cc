@@ -146,6 +146,11 @@ bool RemoteObject::ranges() const {
   return meta_.ranges;
 }
 
+void RemoteObject::SetRangesIgnored() {
+  std::scoped_lock lock(mu_);
+  meta_.ranges = false;
+}
+
 std::uint64_t RemoteObject::BlockCount() const { return (meta_.size + block_size_ - 1) / block_size_; }
 
 std::uint64_t RemoteObject::BlockLength(std::uint64_t index) const {

@@ -60,6 +60,8 @@ class RemoteObject {
   std::uint64_t size() const;
   std::string etag() const;
   bool ranges() const;   // false: the server sends the whole object whatever the Range
+  // A response started before the range asked for: from now on the object is streamed.
+  void SetRangesIgnored();
   const integrity::Expected& expected() const { return expected_; }
   std::string ChecksumDescription() const;
 

@@ -81,8 +81,12 @@ bool FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::uint64_t en
   budget.active_streams = sequential_streams_.load();
   PrefetchPlan plan = handle.prefetcher.OnRead(offset, end, object->size(), budget);
   sequential_streams_ += plan.streams_delta;
-  if (plan.stream) {
+  if (plan.stream && object->ranges()) {
     fetcher.StreamTo(handle.stream, object, plan.stream->from, plan.stream->until);
+    return plan.sequential;
+  }
+  if (plan.stream) {   // the server ignores ranges: the object's one stream, shared
+    fetcher.FetchBlocks(object, plan.stream->from, plan.stream->until - 1, 1);
     return plan.sequential;
   }
   fetcher.FetchBlocks(object, plan.demand.first, plan.demand.last, plan.demand.max_blocks);

@@ -16,6 +16,7 @@ nlohmann::json FileJson(const std::string& path, const fetch::RemoteObject& o) {
           {"size", size ? nlohmann::json(*size) : nlohmann::json(nullptr)},
           {"checksum", o.ChecksumDescription()},
           {"state", FileState(o)},
+          {"ranges", o.ranges()},   // false: read as one stream (the server ignores ranges)
           {"bytes_fetched", counters.bytes_fetched},
           {"requests", counters.requests},
           {"retries", counters.retries},

@@ -15,7 +15,8 @@ namespace {
 struct ProbeState {
   HeaderCollector headers;
   std::string body;          // error bodies (first 4 KiB), for "expired" detection
-  bool cut_off = false;      // we stopped a 200 after its headers
+  std::size_t partial_bytes = 0;   // of a 206 body
+  bool cut_off = false;      // we stopped a 200, or a 206 wider than 0-0, after its headers
 };
 
 std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
@@ -28,6 +29,14 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* user) {
   if (state->headers.status() == 200) {
     state->cut_off = true;   // the range was ignored: do not download the object
     return 0;
+  }
+  if (state->headers.status() == 206) {
+    state->partial_bytes += size * n;
+    if (state->partial_bytes > 1) {
+      state->cut_off = true;   // a wider label than bytes=0-0: the headers say all we need
+      return 0;
+    }
+    return size * n;
   }
   if (state->body.size() < 4096) state->body.append(data, std::min<std::size_t>(size * n, 4096));
   return size * n;
@@ -50,7 +59,9 @@ Result<ObjectMeta> MetaFromProbeResponse(int status, const HeaderMap& headers, c
   ObjectMeta meta;
   if (status == 206) {
     auto cr = ParseContentRange(get("content-range"));
-    if (!cr || !cr->total || !cr->first || *cr->first != 0 || *cr->last != 0) {
+    // Some servers label more than the byte asked for (up to the whole object): the label
+    // still says which bytes the body holds, and the total is the size.
+    if (!cr || !cr->total || !cr->first || *cr->first != 0 || *cr->last >= *cr->total) {
       return Error{ErrorKind::kNetwork, url.redacted() + ": the server answered the probe (bytes=0-0) with Content-Range \"" +
                                             get("content-range") + "\""};
     }

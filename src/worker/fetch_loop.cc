@@ -29,6 +29,9 @@ struct FetchLoop::Transfer {
   // Bytes that arrived past the credited slots, waiting for the next credit (a streaming job).
   std::vector<std::uint8_t> uncredited;
   bool draining = false;          // the response is complete but for `uncredited`
+  std::uint64_t skip = 0;         // body bytes still to drop before the asked range
+  bool wider = false;             // the body goes on past the asked range: cut it there
+  bool complete = false;          // every asked byte came; the transfer was cut off
 
   http::CurlEasy easy;
   http::CurlSlist request_headers;
@@ -95,7 +98,9 @@ class FetchLoop::Impl {
   void CheckResponse(Transfer* t) {
     RangeRequest request{t->attempt_start, t->attempt_end, t->spec.object_size, t->spec.if_match};
     ResponseCheck check = CheckRangeResponse(t->headers.status(), t->headers, request, t->url);
-    t->ranges_ignored = check.ranges_ignored;
+    t->ranges_ignored = t->ranges_ignored || check.ranges_ignored;
+    t->skip = check.skip;
+    t->wider = check.wider;
     if (check.error) Fail(t, *check.error, check.retryable);
   }
 
@@ -122,23 +127,34 @@ class FetchLoop::Impl {
       t->paused = true;
       return CURL_WRITEFUNC_PAUSE;
     }
+    // Only the asked bytes of a labelled body are used: drop what comes before them...
+    std::size_t dropped = static_cast<std::size_t>(std::min<std::uint64_t>(n, t->skip));
+    t->skip -= dropped;
+    const std::uint8_t* body = data + dropped;
+    std::size_t length = n - dropped;
     std::uint64_t received = t->done_bytes + t->block_pos;
-    if (t->spec.offset + received + n > t->attempt_end + 1) {
-      Fail(t, {ErrorKind::kNetwork, t->url.redacted() + ": the server sent more bytes than asked for"}, true);
-      return 0;
+    std::uint64_t wanted = t->attempt_end + 1 - (t->spec.offset + received);
+    if (length > wanted) {
+      // ...and stop after them.
+      if (!t->wider) {
+        Fail(t, {ErrorKind::kNetwork, t->url.redacted() + ": the server sent more bytes than asked for"}, true);
+        return 0;
+      }
+      length = static_cast<std::size_t>(wanted);
+      t->complete = true;
     }
     std::uint64_t room = t->credited_bytes - received;
-    if (room == 0) {
+    if (room == 0 && dropped == 0 && length > 0) {
       t->paused = true;
       return CURL_WRITEFUNC_PAUSE;
     }
     // What the credited slots take goes in now; the rest of the buffer waits here for the
     // next credit. (Refusing the whole buffer instead could wait forever: the reader may need
     // the very block this buffer completes before it credits more.)
-    std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n, room));
-    Store(t, data, take);
-    if (take < n) t->uncredited.assign(data + take, data + n);
-    return n;
+    std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(length, room));
+    Store(t, body, take);
+    if (take < length) t->uncredited.assign(body + take, body + length);
+    return t->complete ? 0 : n;   // 0 ends a wider body here (see Finish)
   }
 
   // Writes response bytes into the job's targets, in order, reporting each completed block.
@@ -281,6 +297,9 @@ class FetchLoop::Impl {
     t->paused = false;
     t->uncredited.clear();
     t->draining = false;
+    t->skip = 0;
+    t->wider = false;
+    t->complete = false;
     t->failure.reset();
     t->failure_retryable = false;
     t->error_body.clear();
@@ -329,6 +348,7 @@ class FetchLoop::Impl {
   }
 
   void Finish(Transfer* t, CURLcode rc) {
+    if (rc == CURLE_WRITE_ERROR && t->complete && !t->failure) rc = CURLE_OK;   // cut off on purpose
     if (rc == CURLE_OK && !t->failure && !t->uncredited.empty()) {
       t->draining = true;   // its last bytes go in with the next credit (DrainUncredited)
       return;
@@ -358,7 +378,7 @@ class FetchLoop::Impl {
       retryable = true;
     }
     if (!error) {
-      SendDone(t->spec.id, std::nullopt, t->retries, false);
+      SendDone(t->spec.id, std::nullopt, t->retries, t->ranges_ignored);
       transfers_.erase(t->spec.id);
       return;
     }

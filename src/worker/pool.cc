@@ -325,6 +325,7 @@ void Pool::HandleDoneLocked(int worker, const nlohmann::json& m, std::vector<Cal
   if (finished_anyway) result.cancelled = false;
   job.restart_requested = false;
   result.retries = m.value("retries", 0);
+  result.ranges_ignored = m.value("ranges_ignored", false);
   stats_.retries += static_cast<std::uint64_t>(result.retries);
   if (!m.value("ok", false) && !result.cancelled && !finished_anyway) {
     bool known = false;

@@ -33,6 +33,7 @@ struct JobResult {
   std::optional<Error> error;   // empty on success
   bool cancelled = false;       // ended by Cancel() (or the pool shutting down)
   int retries = 0;              // attempts beyond the first
+  bool ranges_ignored = false;  // a response started before the asked range (see response_check.h)
 };
 
 // Called on the pool's thread, without the pool's lock held: keep them short.

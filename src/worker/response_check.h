@@ -1,7 +1,10 @@
 // What a fetch loop accepts of a response before it uses any of its bytes (DESIGN.md
-// invariant 1): a 206 whose Content-Range is the range asked for, or a 200 carrying the whole
-// object when the whole object was asked for; the promised length; and the ETag the probe
-// saw. A pure function of the status and headers, so that every rule has a unit test.
+// invariant 1): every byte used is one the response itself says it is. A 206 whose
+// Content-Range covers the range asked for (exactly, or wider: some S3-compatible servers
+// label the whole object), or a 200, which carries the whole object; from either only the
+// asked bytes are taken, found by their offset in the labelled body. Also the promised
+// length and the ETag the probe saw. A pure function of the status and headers, so that
+// every rule has a unit test.
 #ifndef GETMFS_WORKER_RESPONSE_CHECK_H_
 #define GETMFS_WORKER_RESPONSE_CHECK_H_
 
@@ -25,7 +28,10 @@ struct RangeRequest {
 struct ResponseCheck {
   std::optional<Error> error;    // the response's bytes must not be used
   bool retryable = false;        // another attempt may do better
-  bool ranges_ignored = false;   // a 200 for part of the object
+  std::uint64_t skip = 0;        // body bytes before the first byte asked for
+  bool wider = false;            // the body goes on past the last byte asked for
+  bool ranges_ignored = false;   // the body starts before the byte asked for (a 200, or a
+                                 // label from an earlier offset): ranges cost the skipped bytes
 };
 
 // Judges a 200 or 206 response's headers (other statuses are judged at their end, with

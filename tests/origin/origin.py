@@ -180,6 +180,7 @@ FAULT_KEYS = {
     "corrupt": {"offset", "xor"},
     "ignore_range": set(),
     "wrong_range": {"shift", "lie"},
+    "wide_range": {"to"},
     "delay": {"seconds"},
     "bandwidth": {"bytes_per_second"},
     "change": {"xor"},
@@ -187,7 +188,7 @@ FAULT_KEYS = {
 }
 FAULT_ALIASES = {"slow_first_byte": "delay", "status_code": "status"}
 # Faults that only make sense for (and only count) requests carrying a Range.
-RANGE_ONLY_FAULTS = {"ignore_range", "wrong_range"}
+RANGE_ONLY_FAULTS = {"ignore_range", "wrong_range", "wide_range"}
 
 
 class ConfigError(ValueError):
@@ -293,6 +294,10 @@ def validate_fault(raw, index):
         if fault["shift"] == 0:
             raise ConfigError(f"{where}.shift must not be 0")
         fault["lie"] = bool(raw.get("lie", False))
+    elif kind == "wide_range":
+        fault["to"] = raw.get("to", "object")
+        if fault["to"] not in ("object", "end"):
+            raise ConfigError(f"{where}.to must be object or end")
     elif kind == "delay":
         fault["seconds"] = _check_number(raw.get("seconds"), f"{where}.seconds")
     elif kind == "bandwidth":
@@ -1023,6 +1028,12 @@ class OriginHandler(BaseHTTPRequestHandler):
                     e2 = min(max(s2, end + wrong["shift"]), size - 1)
                     body_start, length = s2, e2 - s2 + 1
                     content_range = f"bytes {s2}-{e2}/{size}"
+            wide = fired.get("wide_range")
+            if wide:
+                # A truthful label wider than asked: the whole object, or on to its end.
+                s2 = start if wide["to"] == "end" else 0
+                body_start, length = s2, size - s2
+                content_range = f"bytes {s2}-{size - 1}/{size}"
             code = 206
 
         mtime = st.st_mtime + (1 if change else 0)
