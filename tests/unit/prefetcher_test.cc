@@ -1,0 +1,407 @@
+// The read-ahead policy on its own: tables of access patterns on one handle (reads, budget)
+// and the plan each read gets (sequential or random, the change in the handle's streams, the
+// demand and read-ahead ranges, the streaming GET's range), the window the handle keeps, and
+// the read-ahead request size rule.
+#include "fs/prefetcher.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace getmfs::fs {
+namespace {
+
+constexpr std::uint64_t KiB = 1024;
+constexpr std::uint64_t MiB = 1024 * KiB;
+constexpr std::uint64_t GiB = 1024 * MiB;
+constexpr std::uint64_t kBlock = 64 * KiB;
+
+// 64 KiB blocks, windows up to 8 MiB, requests up to 8 MiB (128 blocks).
+PrefetchLimits Limits(bool streaming = false) {
+  return {.block_size = kBlock, .max_readahead = 8 * MiB, .max_request = 8 * MiB, .streaming = streaming};
+}
+
+// The plan as text, so a mismatch shows both in full. The demand's request size is left out
+// for a sequential read in a streaming mode: the stream range replaces the range requests.
+std::string Describe(const PrefetchPlan& plan, bool demand_size) {
+  std::ostringstream out;
+  out << (plan.sequential ? "sequential" : "random") << " delta " << plan.streams_delta << " demand ["
+      << plan.demand.first << ", " << plan.demand.last << "]";
+  if (demand_size) out << " by " << plan.demand.max_blocks;
+  out << " ahead ";
+  if (plan.ahead) {
+    out << "[" << plan.ahead->first << ", " << plan.ahead->last << "] by " << plan.ahead->max_blocks;
+  } else {
+    out << "none";
+  }
+  out << " stream ";
+  if (plan.stream) {
+    out << "[" << plan.stream->from << ", " << plan.stream->until << ")";
+  } else {
+    out << "none";
+  }
+  return out.str();
+}
+
+struct Step {
+  std::uint64_t offset = 0, size = 0;
+  PrefetchPlan plan;          // expected
+  std::uint64_t window = 0;   // expected window() after the read
+};
+
+struct PatternCase {
+  std::string name;
+  std::vector<Step> reads;
+  int streams_after = 0;   // sequential_streams() after the last read
+  std::uint64_t object_size = 64 * MiB;   // 1024 blocks
+  PrefetchLimits limits = Limits();
+  std::uint64_t share = 1 * GiB;   // large enough not to cap a window unless a case says so
+  int other_streams = 0;           // sequential streams of other handles of the mount
+  int in_flight = 4;
+};
+
+std::ostream& operator<<(std::ostream& os, const PatternCase& c) { return os << c.name; }
+
+// Plans, in blocks of 64 KiB. Budget: share 1 GiB, 4 requests in flight, unless a case says
+// otherwise. Request sizes at 4 in flight (window / 4, at least min(window, 4 MiB), at most
+// 8 MiB): window 1 MiB -> 16 blocks, 2 MiB -> 32, 4 MiB -> 64, 8 MiB -> 64.
+// Demand request sizes: window / block, at most 128: 1 MiB -> 16, 2 MiB -> 32, 4 MiB -> 64,
+// 8 MiB -> 128.
+const std::vector<PatternCase> kPatterns = {
+    {.name = "SequentialFromZeroDoublesTheWindowUpToMaxReadahead",
+     .reads =
+         {
+             // The handle's first read, at 0: a stream with the initial 1 MiB window; ahead
+             // [1 MiB, 2 MiB) is one whole 1 MiB request.
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             // Window 2 MiB: ahead [2 MiB, 1 MiB + 3 MiB = 4 MiB), one 2 MiB request.
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
+             // Window 4 MiB: only [4 MiB, 3 MiB + 4 MiB = 7 MiB) is due, less than one 4 MiB
+             // request: wait.
+             {2 * MiB, 1 * MiB, {true, 0, {32, 47, 64}, std::nullopt}, 4 * MiB},
+             // Window 8 MiB (max_readahead): [4 MiB, 12 MiB) in 4 MiB requests.
+             {3 * MiB, 1 * MiB, {true, 0, {48, 63, 128}, BlockRange{64, 191, 64}}, 8 * MiB},
+             // The window stays at 8 MiB; 1, 2, then 3 MiB due past 12 MiB: wait.
+             {4 * MiB, 1 * MiB, {true, 0, {64, 79, 128}, std::nullopt}, 8 * MiB},
+             {5 * MiB, 1 * MiB, {true, 0, {80, 95, 128}, std::nullopt}, 8 * MiB},
+             {6 * MiB, 1 * MiB, {true, 0, {96, 111, 128}, std::nullopt}, 8 * MiB},
+             // Exactly one request due: [12 MiB, 7 MiB + 8 MiB = 16 MiB).
+             {7 * MiB, 1 * MiB, {true, 0, {112, 127, 128}, BlockRange{192, 255, 64}}, 8 * MiB},
+         },
+     .streams_after = 1},
+    {.name = "ReadAheadIsClippedToTheLastBlockAndIssuedWhenItReachesTheEnd",
+     // 2.5 MiB + 1000 bytes: blocks 0..40, the last one partial.
+     .reads =
+         {
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             // Window 2 MiB: the rest, [2 MiB, end), is less than a 2 MiB request but
+             // reaches the end of the object: requested, up to block 40.
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 40, 32}}, 2 * MiB},
+             // The last bytes: everything is requested already.
+             {2 * MiB, 512 * KiB + 1000, {true, 0, {32, 40, 64}, std::nullopt}, 4 * MiB},
+         },
+     .streams_after = 1,
+     .object_size = 2 * MiB + 512 * KiB + 1000},
+    {.name = "ForwardGapsWithinTheSlackAreSequentialLargerOnesRandom",
+     .reads =
+         {
+             // [0, 128 KiB); ahead [128 KiB, 1152 KiB).
+             {0, 128 * KiB, {true, 1, {0, 1, 16}, BlockRange{2, 17, 16}}, 1 * MiB},
+             // 512 KiB skipped: window 2 MiB; [1152 KiB, 768 KiB + 2 MiB = 2816 KiB) is
+             // less than a 2 MiB request: wait.
+             {640 * KiB, 128 * KiB, {true, 0, {10, 11, 32}, std::nullopt}, 2 * MiB},
+             // Exactly 1 MiB (kSlack) skipped: still the stream; window 4 MiB, ahead
+             // [1920 KiB, 1920 KiB + 4 MiB = 6016 KiB).
+             {1792 * KiB, 128 * KiB, {true, 0, {28, 29, 64}, BlockRange{30, 93, 64}}, 4 * MiB},
+             // 1 MiB + 64 KiB skipped: random; the stream keeps its window.
+             {3008 * KiB, 128 * KiB, {false, 0, {47, 48, 1}, std::nullopt}, 4 * MiB},
+         },
+     .streams_after = 1},
+    {.name = "SmallBackwardStepContinuesTheStreamLargeOneIsRandom",
+     .reads =
+         {
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
+             // 512 KiB back from 2 MiB (the kernel's reads out of order): the stream goes on,
+             // window 4 MiB; [4 MiB, 1600 KiB + 4 MiB) is less than a 4 MiB request.
+             {1536 * KiB, 64 * KiB, {true, 0, {24, 24, 64}, std::nullopt}, 4 * MiB},
+             // 1.5 MiB back: random.
+             {512 * KiB, 64 * KiB, {false, 0, {8, 8, 1}, std::nullopt}, 4 * MiB},
+             // 1 MiB past where the stream stopped (2 MiB: the backward step did not move it
+             // back): still the stream; window 8 MiB, ahead [4 MiB, 4 MiB + 8 MiB = 12 MiB).
+             {3 * MiB, 1 * MiB, {true, 0, {48, 63, 128}, BlockRange{64, 191, 64}}, 8 * MiB},
+         },
+     .streams_after = 1},
+    {.name = "RandomReadsFetchTheirOwnBlocksOneRequestEach",
+     .reads =
+         {
+             // Not at 0: random. 10 MiB + 100 is in block 160, its end in block 161.
+             {10 * MiB + 100, 64 * KiB, {false, 0, {160, 161, 1}, std::nullopt}, 0},
+             {30 * MiB, 128 * KiB, {false, 0, {480, 481, 1}, std::nullopt}, 0},
+             // At 0 but not the handle's first read: random too.
+             {0, 128 * KiB, {false, 0, {0, 1, 1}, std::nullopt}, 0},
+             {50 * MiB, 128 * KiB, {false, 0, {800, 801, 1}, std::nullopt}, 0},
+         },
+     .streams_after = 0},
+    {.name = "TwoInterleavedSequentialReadersEachKeepAWindow",
+     .reads =
+         {
+             // A from 0.
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             // B from 32 MiB: random at first.
+             {32 * MiB, 1 * MiB, {false, 0, {512, 527, 1}, std::nullopt}, 1 * MiB},
+             // A: window 2 MiB.
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
+             // B goes on: a second sequential stream, window 1 MiB, ahead [34 MiB, 35 MiB).
+             {33 * MiB, 1 * MiB, {true, 1, {528, 543, 16}, BlockRange{544, 559, 16}}, 2 * MiB},
+             // A: window 4 MiB; [4 MiB, 7 MiB) is less than a 4 MiB request.
+             {2 * MiB, 1 * MiB, {true, 0, {32, 47, 64}, std::nullopt}, 4 * MiB},
+             // B: window 2 MiB, ahead [35 MiB, 37 MiB).
+             {34 * MiB, 1 * MiB, {true, 0, {544, 559, 32}, BlockRange{560, 591, 32}}, 4 * MiB},
+         },
+     .streams_after = 2},
+    {.name = "AReadContinuesTheNearestStream",
+     .reads =
+         {
+             // A from 0.
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             // B at 2304 KiB, 1280 KiB past A: random.
+             {2304 * KiB, 64 * KiB, {false, 0, {36, 36, 1}, std::nullopt}, 1 * MiB},
+             // A goes on to 2 MiB, 320 KiB short of where B stopped.
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
+             // Within the slack of both, nearer B (0 away, A 320 KiB): B becomes a sequential
+             // stream, window 1 MiB, ahead [2432 KiB, 3456 KiB).
+             {2368 * KiB, 64 * KiB, {true, 1, {37, 37, 16}, BlockRange{38, 53, 16}}, 2 * MiB},
+             // Nearer A (0 away, B 384 KiB): A's window doubles to 4 MiB; [4 MiB, 6208 KiB)
+             // is less than a 4 MiB request.
+             {2 * MiB, 64 * KiB, {true, 0, {32, 32, 64}, std::nullopt}, 4 * MiB},
+         },
+     .streams_after = 2},
+    {.name = "ResumingWhereItStoppedContinuesResumingFarAwayStartsOver",
+     .reads =
+         {
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
+             // Resumes where it stopped: the window goes on doubling.
+             {2 * MiB, 1 * MiB, {true, 0, {32, 47, 64}, std::nullopt}, 4 * MiB},
+             // Resumes at 40 MiB: random.
+             {40 * MiB, 1 * MiB, {false, 0, {640, 655, 1}, std::nullopt}, 4 * MiB},
+             // Right after it: a new sequential stream with the initial window, ahead
+             // [42 MiB, 43 MiB).
+             {41 * MiB, 1 * MiB, {true, 1, {656, 671, 16}, BlockRange{672, 687, 16}}, 4 * MiB},
+         },
+     .streams_after = 2},
+    {.name = "MoreThanKStreamsRecyclesTheLeastRecentlyUsedRandomSlotFirst",
+     .reads =
+         {
+             // A: sequential, used first (and so least recently of all until its last read).
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             // B, C, D: random; the four slots are in use.
+             {10 * MiB, 64 * KiB, {false, 0, {160, 160, 1}, std::nullopt}, 1 * MiB},
+             {20 * MiB, 64 * KiB, {false, 0, {320, 320, 1}, std::nullopt}, 1 * MiB},
+             {30 * MiB, 64 * KiB, {false, 0, {480, 480, 1}, std::nullopt}, 1 * MiB},
+             // E takes B's slot (the least recently used random one), not A's.
+             {40 * MiB, 64 * KiB, {false, 0, {640, 640, 1}, std::nullopt}, 1 * MiB},
+             // Right after B: B is gone, so random; it takes C's slot.
+             {10 * MiB + 64 * KiB, 64 * KiB, {false, 0, {161, 161, 1}, std::nullopt}, 1 * MiB},
+             // Right after D: D is still there, so sequential (a second stream, window 1 MiB).
+             {30 * MiB + 64 * KiB, 64 * KiB, {true, 1, {481, 481, 16}, BlockRange{482, 497, 16}}, 1 * MiB},
+             // A is still there: window 2 MiB.
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
+         },
+     .streams_after = 2},
+    {.name = "AForgottenSequentialStreamCountsOut",
+     .reads =
+         {
+             // A from 0: ahead [64 KiB, 1088 KiB).
+             {0, 64 * KiB, {true, 1, {0, 0, 16}, BlockRange{1, 16, 16}}, 1 * MiB},
+             // B, C, D: random, then sequential on their second reads.
+             {8 * MiB, 64 * KiB, {false, 0, {128, 128, 1}, std::nullopt}, 1 * MiB},
+             {8 * MiB + 64 * KiB, 64 * KiB, {true, 1, {129, 129, 16}, BlockRange{130, 145, 16}}, 1 * MiB},
+             {16 * MiB, 64 * KiB, {false, 0, {256, 256, 1}, std::nullopt}, 1 * MiB},
+             {16 * MiB + 64 * KiB, 64 * KiB, {true, 1, {257, 257, 16}, BlockRange{258, 273, 16}}, 1 * MiB},
+             {24 * MiB, 64 * KiB, {false, 0, {384, 384, 1}, std::nullopt}, 1 * MiB},
+             {24 * MiB + 64 * KiB, 64 * KiB, {true, 1, {385, 385, 16}, BlockRange{386, 401, 16}}, 1 * MiB},
+             // Four sequential streams; E takes the least recently used one, A's: one less.
+             {32 * MiB, 64 * KiB, {false, -1, {512, 512, 1}, std::nullopt}, 1 * MiB},
+             // Where A stopped: A is gone, so random; it takes E's slot (random), not B's.
+             {64 * KiB, 64 * KiB, {false, 0, {1, 1, 1}, std::nullopt}, 1 * MiB},
+             // B goes on: window 2 MiB; [9344 KiB, 8384 KiB + 2 MiB) is less than a request.
+             {8 * MiB + 128 * KiB, 64 * KiB, {true, 0, {130, 130, 32}, std::nullopt}, 2 * MiB},
+         },
+     .streams_after = 3},
+    {.name = "TheShareIsSplitWithAnotherHandlesStream",
+     // 4 MiB among 2 streams: a cap of 2 MiB.
+     .reads =
+         {
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
+             // Capped at 2 MiB: [4 MiB, 5 MiB) is less than a 2 MiB request.
+             {2 * MiB, 1 * MiB, {true, 0, {32, 47, 32}, std::nullopt}, 2 * MiB},
+             {3 * MiB, 1 * MiB, {true, 0, {48, 63, 32}, BlockRange{64, 95, 32}}, 2 * MiB},
+         },
+     .streams_after = 1,
+     .share = 4 * MiB,
+     .other_streams = 1},
+    {.name = "TheShareIsSplitAmongFourStreams",
+     // 4 MiB among 4 streams: the window stays at 1 MiB.
+     .reads =
+         {
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             {1 * MiB, 1 * MiB, {true, 0, {16, 31, 16}, BlockRange{32, 47, 16}}, 1 * MiB},
+             {2 * MiB, 1 * MiB, {true, 0, {32, 47, 16}, BlockRange{48, 63, 16}}, 1 * MiB},
+         },
+     .streams_after = 1,
+     .share = 4 * MiB,
+     .other_streams = 3},
+    {.name = "NoShareLeavesAOneBlockWindow",
+     .reads =
+         {
+             {0, 64 * KiB, {true, 1, {0, 0, 1}, BlockRange{1, 1, 1}}, 64 * KiB},
+             {64 * KiB, 64 * KiB, {true, 0, {1, 1, 1}, BlockRange{2, 2, 1}}, 64 * KiB},
+         },
+     .streams_after = 1,
+     .share = 0},
+    {.name = "StreamingCreditsTheWindowAheadOfTheRead",
+     // until = ceil(end / block) + max(4, window / block), no range requests.
+     .reads =
+         {
+             {0, 128 * KiB, {true, 1, {0, 1, 1}, std::nullopt, StreamRange{0, 2 + 16}}, 1 * MiB},
+             {128 * KiB, 128 * KiB, {true, 0, {2, 3, 1}, std::nullopt, StreamRange{2, 4 + 32}}, 2 * MiB},
+             {256 * KiB, 128 * KiB, {true, 0, {4, 5, 1}, std::nullopt, StreamRange{4, 6 + 64}}, 4 * MiB},
+             // Ends in block 7 (484 KiB): credited from block 8 on.
+             {384 * KiB, 100 * KiB, {true, 0, {6, 7, 1}, std::nullopt, StreamRange{6, 8 + 128}}, 8 * MiB},
+         },
+     .streams_after = 1,
+     .limits = Limits(/*streaming=*/true)},
+    {.name = "StreamingCreditsAtLeastFourBlocks",
+     // A share of 128 KiB: a window of 2 blocks.
+     .reads =
+         {
+             {0, 128 * KiB, {true, 1, {0, 1, 1}, std::nullopt, StreamRange{0, 2 + 4}}, 128 * KiB},
+             {128 * KiB, 128 * KiB, {true, 0, {2, 3, 1}, std::nullopt, StreamRange{2, 4 + 4}}, 128 * KiB},
+         },
+     .streams_after = 1,
+     .limits = Limits(/*streaming=*/true),
+     .share = 128 * KiB},
+    {.name = "StreamingStopsAtTheEndOfTheObject",
+     // 300 KiB: blocks 0..4, the last one partial.
+     .reads =
+         {
+             {0, 128 * KiB, {true, 1, {0, 1, 1}, std::nullopt, StreamRange{0, 5}}, 1 * MiB},
+             {128 * KiB, 172 * KiB, {true, 0, {2, 4, 1}, std::nullopt, StreamRange{2, 5}}, 2 * MiB},
+         },
+     .streams_after = 1,
+     .object_size = 300 * KiB,
+     .limits = Limits(/*streaming=*/true)},
+    {.name = "StreamingRandomReadIsDemandOnly",
+     .reads =
+         {
+             {10 * MiB, 64 * KiB, {false, 0, {160, 160, 1}, std::nullopt, std::nullopt}, 0},
+             // Right after it: a stream from block 161, up to 162 + 16.
+             {10 * MiB + 64 * KiB, 64 * KiB, {true, 1, {161, 161, 1}, std::nullopt, StreamRange{161, 178}}, 1 * MiB},
+         },
+     .streams_after = 1,
+     .limits = Limits(/*streaming=*/true)},
+};
+
+class PrefetcherPattern : public ::testing::TestWithParam<PatternCase> {};
+
+TEST_P(PrefetcherPattern, PlansEachReadAsTheTableSays) {
+  const PatternCase& c = GetParam();
+  Prefetcher prefetcher(c.limits);
+  int own = 0;   // the handle's sequential streams, as the file system counts them
+  for (std::size_t i = 0; i < c.reads.size(); ++i) {
+    const Step& step = c.reads[i];
+    SCOPED_TRACE("read " + std::to_string(i + 1) + ": [" + std::to_string(step.offset) + ", " +
+                 std::to_string(step.offset + step.size) + ")");
+    PrefetchBudget budget{.share = c.share, .active_streams = c.other_streams + own, .in_flight_limit = c.in_flight};
+    PrefetchPlan plan = prefetcher.OnRead(step.offset, step.offset + step.size, c.object_size, budget);
+    bool demand_size = !(c.limits.streaming && step.plan.sequential);
+    EXPECT_EQ(Describe(plan, demand_size), Describe(step.plan, demand_size));
+    own += plan.streams_delta;
+    EXPECT_EQ(prefetcher.sequential_streams(), own) << "streams_delta disagrees with sequential_streams()";
+    EXPECT_EQ(prefetcher.window(), step.window);
+  }
+  EXPECT_EQ(prefetcher.sequential_streams(), c.streams_after);
+}
+
+INSTANTIATE_TEST_SUITE_P(Prefetcher, PrefetcherPattern, ::testing::ValuesIn(kPatterns),
+                         [](const ::testing::TestParamInfo<PatternCase>& param) { return param.param.name; });
+
+// ---- the read-ahead request size ----
+
+// Five contiguous 16 MiB reads from 0 of a 1 GiB object: windows 1, 2, 4, 8 then 16 MiB (each
+// capped at max_readahead and the share). A 16 MiB read goes past everything requested
+// before, so the fifth read's ahead is the whole window after it: [80 MiB, 80 MiB + window),
+// from block 1280, in requests of window / in_flight_limit, at least min(window, 4 MiB), at
+// most max_request, in whole blocks.
+struct RequestCase {
+  std::string name;
+  std::uint64_t max_readahead = 16 * MiB;
+  std::uint64_t max_request = 8 * MiB;
+  std::uint64_t share = 1 * GiB;
+  int in_flight = 4;
+  std::uint64_t window = 0;              // expected, after the fifth read
+  std::uint64_t demand_max_blocks = 0;   // expected: window / block, at most max_request / block
+  BlockRange ahead;                      // expected
+};
+
+std::ostream& operator<<(std::ostream& os, const RequestCase& c) { return os << c.name; }
+
+const std::vector<RequestCase> kRequests = {
+    // 1 MiB / 4 is below the window, which is below 4 MiB: one request of the window.
+    {.name = "AWindowBelowFourMiBIsOneRequest", .max_readahead = 1 * MiB, .in_flight = 4,
+     .window = 1 * MiB, .demand_max_blocks = 16, .ahead = {1280, 1295, 16}},
+    {.name = "ATwoMiBWindowIsNotSplit", .max_readahead = 2 * MiB, .in_flight = 8,
+     .window = 2 * MiB, .demand_max_blocks = 32, .ahead = {1280, 1311, 32}},
+    // 16 MiB / 4 = 4 MiB.
+    {.name = "TheWindowIsSplitAmongTheRequestsInFlight", .in_flight = 4,
+     .window = 16 * MiB, .demand_max_blocks = 128, .ahead = {1280, 1535, 64}},
+    // 16 MiB / 16 = 1 MiB, raised to 4 MiB.
+    {.name = "RequestsAreAtLeastFourMiB", .in_flight = 16,
+     .window = 16 * MiB, .demand_max_blocks = 128, .ahead = {1280, 1535, 64}},
+    // 16 MiB / 1, lowered to 8 MiB.
+    {.name = "RequestsAreAtMostMaxRequest", .in_flight = 1,
+     .window = 16 * MiB, .demand_max_blocks = 128, .ahead = {1280, 1535, 128}},
+    {.name = "RequestsAreAtMostASmallerMaxRequest", .max_request = 4 * MiB, .in_flight = 1,
+     .window = 16 * MiB, .demand_max_blocks = 64, .ahead = {1280, 1535, 64}},
+    // 16 MiB / 3 = 5592405 bytes = 85.3 blocks.
+    {.name = "RequestsAreWholeBlocks", .in_flight = 3,
+     .window = 16 * MiB, .demand_max_blocks = 128, .ahead = {1280, 1535, 85}},
+    // A share of 10^7 bytes caps the fifth window at 10^7 (152.6 blocks): ahead up to byte
+    // 80 MiB + 10^7 - 1, in block 1432; requests of 5 * 10^6 bytes = 76.3 blocks.
+    {.name = "AWindowCappedByTheShareNeedNotBeWholeBlocks", .share = 10'000'000, .in_flight = 2,
+     .window = 10'000'000, .demand_max_blocks = 128, .ahead = {1280, 1432, 76}},
+};
+
+class PrefetcherRequest : public ::testing::TestWithParam<RequestCase> {};
+
+TEST_P(PrefetcherRequest, FifthReadRequestsTheWindowAheadInRequestsOfTheRuleSize) {
+  const RequestCase& c = GetParam();
+  Prefetcher prefetcher(
+      {.block_size = kBlock, .max_readahead = c.max_readahead, .max_request = c.max_request, .streaming = false});
+  PrefetchBudget budget{.share = c.share, .active_streams = 0, .in_flight_limit = c.in_flight};
+  PrefetchPlan plan;
+  for (std::uint64_t i = 0; i < 5; ++i) {
+    plan = prefetcher.OnRead(i * 16 * MiB, (i + 1) * 16 * MiB, 1 * GiB, budget);
+    ASSERT_TRUE(plan.sequential) << "read " << i + 1;
+    budget.active_streams = 1;   // this handle's stream, from the first read on
+  }
+  EXPECT_EQ(prefetcher.window(), c.window);
+  EXPECT_EQ(plan.demand, (BlockRange{1024, 1279, c.demand_max_blocks}));
+  ASSERT_TRUE(plan.ahead.has_value());
+  EXPECT_EQ(plan.ahead->first, c.ahead.first);
+  EXPECT_EQ(plan.ahead->last, c.ahead.last);
+  EXPECT_EQ(plan.ahead->max_blocks, c.ahead.max_blocks);
+}
+
+INSTANTIATE_TEST_SUITE_P(Prefetcher, PrefetcherRequest, ::testing::ValuesIn(kRequests),
+                         [](const ::testing::TestParamInfo<RequestCase>& param) { return param.param.name; });
+
+}  // namespace
+}  // namespace getmfs::fs
