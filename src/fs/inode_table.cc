@@ -30,11 +30,11 @@ InodeTable::InodeTable() {
   by_path_[""] = kRootIno;
 }
 
-std::uint64_t InodeTable::InoFor(const std::string& path, const InodeTable* previous) {
-  if (previous != nullptr) {
-    auto it = previous->by_path_.find(path);
-    if (it != previous->by_path_.end()) return it->second;
-  }
+std::uint64_t InodeTable::InoFor(const std::string& path, bool dir, const InodeTable* previous) {
+  // A path keeps its number while it stays a file (or a directory): a file that became a
+  // directory is another inode to the kernel.
+  const Node* before = previous != nullptr ? previous->AtPath(path) : nullptr;
+  if (before != nullptr && before->dir == dir) return before->ino;
   return next_ino_++;
 }
 
@@ -49,7 +49,7 @@ std::uint64_t InodeTable::DirectoryFor(const std::vector<std::string>& parts, co
       continue;
     }
     Node dir;
-    dir.ino = InoFor(prefix, previous);
+    dir.ino = InoFor(prefix, /*dir=*/true, previous);
     dir.parent = parent;
     dir.name = parts[i];
     dir.dir = true;
@@ -74,7 +74,7 @@ Result<InodeTable> InodeTable::Build(const manifest::Manifest& manifest, const I
     }
     std::uint64_t parent = table.DirectoryFor(parts, previous);
     Node file;
-    file.ino = table.InoFor(entry.path, previous);
+    file.ino = table.InoFor(entry.path, /*dir=*/false, previous);
     file.parent = parent;
     file.name = parts.back();
     file.line = entry.line;

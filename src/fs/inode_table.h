@@ -30,7 +30,8 @@ class InodeTable {
 
   InodeTable();   // just the root
   // The table for a manifest (a new object for every file). Paths also in `previous` keep
-  // their inode numbers; new ones are numbered after all of previous's.
+  // their inode numbers (unless a file became a directory or the reverse); new ones are
+  // numbered after all of previous's, so no number is ever used for two things.
   static Result<InodeTable> Build(const manifest::Manifest& manifest, const InodeTable* previous);
 
   const Node* Find(std::uint64_t ino) const;
@@ -47,7 +48,7 @@ class InodeTable {
  private:
   // The directory for a path's parent, made (with its own parents) when missing.
   std::uint64_t DirectoryFor(const std::vector<std::string>& parts, const InodeTable* previous);
-  std::uint64_t InoFor(const std::string& path, const InodeTable* previous);
+  std::uint64_t InoFor(const std::string& path, bool dir, const InodeTable* previous);
 
   std::map<std::uint64_t, Node> nodes_;
   std::map<std::string, std::uint64_t> by_path_;

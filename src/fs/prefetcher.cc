@@ -84,9 +84,10 @@ void Prefetcher::PlanAhead(Stream& stream, std::uint64_t end, std::uint64_t obje
   std::uint64_t target = std::min(object_size, end + stream.window);
   // Keep the pool's requests in flight (up to --concurrency, fewer when fewer move as much:
   // see ConcurrencyTuner) for one fast reader, but none smaller than kMinRequest (or the
-  // window): each request costs a round trip and scheduling of its own.
+  // window, or max_request): each request costs a round trip and scheduling of its own.
   auto concurrency = static_cast<std::uint64_t>(std::max(1, budget.in_flight_limit));
-  std::uint64_t floor = std::max<std::uint64_t>(bs, std::min<std::uint64_t>(stream.window, kMinRequest));
+  std::uint64_t floor =
+      std::max<std::uint64_t>(bs, std::min<std::uint64_t>({stream.window, kMinRequest, max_blocks * bs}));
   std::uint64_t request = std::clamp<std::uint64_t>(stream.window / concurrency, floor, std::max(floor, max_blocks * bs));
   request = request / bs * bs;
   // Wait until a whole request's worth is due (or the rest of the object).

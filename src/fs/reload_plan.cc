@@ -10,15 +10,15 @@ ReloadPlan PlanReload(const InodeTable& current, const InodeTable& fresh) {
     const Node* before = current.AtPath(path);
     if (!node->object || before == nullptr || !before->object) continue;
     const fetch::ObjectPtr& old = before->object;
-    if (old->url().full() == node->object->url().full()) {
+    if (!old->SameManifestData(*node->object)) {
+      plan.changed.insert(path);   // the manifest describes another object (size, checksum)
+    } else if (old->url().full() == node->object->url().full()) {
       plan.keep[path] = old;
     } else if (old->cache_id() != 0) {
       plan.confirm[path] = old;
-    } else if (old->SameManifestData(*node->object)) {
+    } else {
       // Never read: nothing cached. Open handles keep working with the new URL.
       plan.rebind[path] = old;
-    } else {
-      plan.changed.insert(path);
     }
   }
   return plan;

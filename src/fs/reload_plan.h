@@ -1,7 +1,7 @@
 // What a reload changes, decided without I/O. First, for each file of the new manifest that
-// the mount had: keep the old object (same URL), give it the new URL (never read, and the
-// manifest says the same of it), or ask a probe whether the new URL still names the object
-// that was read (size and ETag). Then, once the probes have answered, the diff: which old
+// the mount had: if the manifest now says another size or checksum, it is another object;
+// else keep the old object (same URL), give it the new URL (never read), or ask a probe
+// whether the new URL still names the object that was read (size and ETag). Then, once the probes have answered, the diff: which old
 // objects fail (removed, or now another object) and what the kernel must forget.
 #ifndef GETMFS_FS_RELOAD_PLAN_H_
 #define GETMFS_FS_RELOAD_PLAN_H_
@@ -29,7 +29,7 @@ struct ReloadPlan {
   std::map<std::string, fetch::ObjectPtr> keep;      // same URL: the old object stays
   std::map<std::string, fetch::ObjectPtr> rebind;    // never read, same manifest data: new URL
   std::map<std::string, fetch::ObjectPtr> confirm;   // read already, new URL: probe it
-  std::set<std::string> changed;                     // another object now (the manifest says)
+  std::set<std::string> changed;                     // another size or checksum in the manifest
 };
 
 ReloadPlan PlanReload(const InodeTable& current, const InodeTable& fresh);

@@ -266,6 +266,16 @@ TEST(InodeTable, KeptPathsKeepTheirNumbersAndNewPathsComeAfterEveryPreviousOne) 
   EXPECT_EQ(after.AtPath("a")->children, (std::map<std::string, std::uint64_t>{{"x", Ino(before, "a/x")}}));
 }
 
+TEST(InodeTable, AFileThatBecomesADirectoryGetsANewNumber) {
+  InodeTable first = MustBuild(Lines({"a", "d/e"}));
+  InodeTable second = MustBuild(Lines({"a/x", "d"}), &first);   // a: file -> dir; d: dir -> file
+  EXPECT_TRUE(second.AtPath("a")->dir);
+  EXPECT_FALSE(second.AtPath("d")->dir);
+  EXPECT_GT(Ino(second, "a"), MaxIno(first));
+  EXPECT_GT(Ino(second, "d"), MaxIno(first));
+  EXPECT_NE(Ino(second, "a"), Ino(second, "d"));
+}
+
 TEST(InodeTable, NumbersOfRemovedPathsAreNeverReused) {
   InodeTable first = MustBuild(Lines({"a", "b", "d/e"}));
   InodeTable second = MustBuild(Lines({"a"}), &first);   // b, d and d/e removed

@@ -370,6 +370,9 @@ const std::vector<RequestCase> kRequests = {
      .window = 16 * MiB, .demand_max_blocks = 128, .ahead = {1280, 1535, 128}},
     {.name = "RequestsAreAtMostASmallerMaxRequest", .max_request = 4 * MiB, .in_flight = 1,
      .window = 16 * MiB, .demand_max_blocks = 64, .ahead = {1280, 1535, 64}},
+    // 16 MiB / 16 = 1 MiB; the 4 MiB floor gives way to a 2 MiB max_request.
+    {.name = "MaxRequestWinsOverTheFourMiBFloor", .max_request = 2 * MiB, .in_flight = 16,
+     .window = 16 * MiB, .demand_max_blocks = 32, .ahead = {1280, 1535, 32}},
     // 16 MiB / 3 = 5592405 bytes = 85.3 blocks.
     {.name = "RequestsAreWholeBlocks", .in_flight = 3,
      .window = 16 * MiB, .demand_max_blocks = 128, .ahead = {1280, 1535, 85}},

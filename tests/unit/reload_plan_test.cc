@@ -97,6 +97,13 @@ const std::vector<PlanCase> kPlans = {
     {"ASizeAddedIsAnotherObject", "", "2", "size=11", false, Outcome::kChanged},
     {"ASizeDroppedIsAnotherObject", kFull, "2", std::string("md5=") + kMd5, false, Outcome::kChanged},
     {"ANewUrlForAnObjectAlreadyReadIsConfirmed", kFull, "2", kFull, true, Outcome::kConfirm},
+    // Read already, but the manifest now describes another object: no probe can make it the
+    // same (an object with size and checksum in the manifest has no ETag to compare).
+    {"ANewChecksumForAnObjectAlreadyReadIsAnotherObject", kFull, "2", std::string("size=11 md5=") + kOtherMd5, true,
+     Outcome::kChanged},
+    {"TheSameUrlWithANewChecksumIsAnotherObject", kFull, "1", std::string("size=11 md5=") + kOtherMd5, true,
+     Outcome::kChanged},
+    {"TheSameUrlWithANewSizeIsAnotherObject", "size=11", "1", "size=12", false, Outcome::kChanged},
 };
 
 class ReloadPlanCase : public ::testing::TestWithParam<PlanCase> {};
