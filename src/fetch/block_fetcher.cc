@@ -42,16 +42,21 @@ BlockFetcher::BlockFetcher(cache::BlockCache& cache, worker::Pool& pool, Options
               [this](const ObjectPtr& object) { ObjectFailed(object); }) {}
 
 BlockFetcher::~BlockFetcher() {
+  Shutdown();
+  std::unique_lock lock(mu_);
+  if (!done_cv_.wait_for(lock, std::chrono::seconds(60), [&] { return jobs_.empty() && callbacks_running_ == 0; })) {
+    LOG(Error) << jobs_.size() << " transfer(s) did not stop within 60 s";
+  }
+}
+
+void BlockFetcher::Shutdown() {
+  shutting_down_ = true;
   std::vector<std::uint64_t> ids;
   {
     std::scoped_lock lock(mu_);
     for (const auto& [id, job] : jobs_) ids.push_back(id);
   }
   for (auto id : ids) pool_.Cancel(id);
-  std::unique_lock lock(mu_);
-  if (!done_cv_.wait_for(lock, std::chrono::seconds(60), [&] { return jobs_.empty() && callbacks_running_ == 0; })) {
-    LOG(Error) << jobs_.size() << " transfer(s) did not stop within 60 s";
-  }
 }
 
 void BlockFetcher::SetHooks(Hooks hooks) {
@@ -81,6 +86,13 @@ worker::JobSpec BlockFetcher::SpecFor(const RemoteObject& object, std::uint64_t 
 }
 
 void BlockFetcher::SubmitRange(const ObjectPtr& object, std::uint64_t first, const std::vector<int>& slots) {
+  if (shutting_down_) {   // the slots are ours: nobody will fill them
+    for (int slot : slots) {
+      cache_.Abandon(slot);
+      cache_.Unpin(slot);
+    }
+    return;
+  }
   object->ClearBlockErrors(first, slots.size());
   worker::JobSpec spec = SpecFor(*object, first, slots);
   Job job;
@@ -98,6 +110,7 @@ void BlockFetcher::SubmitRange(const ObjectPtr& object, std::uint64_t first, con
 
 void BlockFetcher::FetchBlocks(const ObjectPtr& object, std::uint64_t first, std::uint64_t last,
                                std::uint64_t max_blocks) {
+  if (shutting_down_) return;
   if (!object->ranges()) return StreamShared(object, first, last + 1);
   std::vector<int> run;
   std::uint64_t run_first = first;
@@ -139,6 +152,7 @@ int BlockFetcher::PinOrFetch(const ObjectPtr& object, std::uint64_t index) {
 Result<int> BlockFetcher::WaitBlock(const ObjectPtr& object, std::uint64_t index, Deadline deadline) {
   const std::string block = object->path() + ": block " + std::to_string(index);
   for (int attempt = 0;; ++attempt) {
+    if (shutting_down_) return Error{ErrorKind::kInternal, object->path() + ": the file system is shutting down"};
     // A failed object (checksum mismatch, changed) fetches nothing more: its blocks were
     // dropped, and a read already in progress must not bring them back.
     if (auto failure = object->failure()) return *failure;
@@ -158,6 +172,7 @@ Result<int> BlockFetcher::WaitBlock(const ObjectPtr& object, std::uint64_t index
       return Error{ErrorKind::kIntegrity, block + " keeps failing its CRC32C check in the cache"};
     }
     cache_.Unpin(slot);
+    if (shutting_down_) return Error{ErrorKind::kInternal, object->path() + ": the file system is shutting down"};
     if (state == State::kFilling) {
       return Error{ErrorKind::kTimeout, object->path() + ": no data for block " + std::to_string(index) + " within " +
                                             std::to_string(options_.request_budget_ms / 1000) + " s"};
@@ -174,7 +189,7 @@ State BlockFetcher::WaitFilled(int slot, Deadline deadline) {
     // In steps: between them, ask the pool to move a stalled request to another connection.
     auto step = std::min(deadline, Clock::now() + worker::Pool::kStallAfter);
     State state = cache_.WaitNotFilling(slot, step);
-    if (state != State::kFilling || Clock::now() >= deadline) return state;
+    if (state != State::kFilling || Clock::now() >= deadline || shutting_down_) return state;
     std::uint64_t job = 0;
     {
       std::scoped_lock lock(mu_);
@@ -188,6 +203,7 @@ State BlockFetcher::WaitFilled(int slot, Deadline deadline) {
 void BlockFetcher::StreamTo(Stream& stream, const ObjectPtr& object, std::uint64_t from, std::uint64_t until,
                             std::vector<std::pair<std::uint64_t, int>>* reader_pins, bool restart_ahead) {
   until = std::min(until, object->BlockCount());
+  if (shutting_down_) return;
   bool active;
   {
     std::scoped_lock lock(mu_);
@@ -285,6 +301,7 @@ Status BlockFetcher::EnsureVerified(const ObjectPtr& object, Deadline deadline) 
   for (;;) {
     Verdict verdict = object->verdict();
     if (verdict == Verdict::kVerified || verdict == Verdict::kUnverified) return Ok{};
+    if (shutting_down_) return Error{ErrorKind::kInternal, object->path() + ": the file system is shutting down"};
     if (auto failure = object->failure()) return *failure;
     if (auto missing = feeder_.Missing(object)) {
       auto slot = WaitBlock(object, *missing, deadline);

@@ -8,6 +8,7 @@
 #ifndef GETMFS_FETCH_BLOCK_FETCHER_H_
 #define GETMFS_FETCH_BLOCK_FETCHER_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,9 @@ class BlockFetcher : public worker::JobObserver {
   BlockFetcher(const BlockFetcher&) = delete;
   BlockFetcher& operator=(const BlockFetcher&) = delete;
   void SetHooks(Hooks hooks);
+  // Ends every job and lets no new one start: reads waiting for blocks fail at once (the
+  // mount is going away). The fetcher stays usable for Unpin and stats.
+  void Shutdown();
 
   // Range requests for the blocks in [first, last] that are neither cached nor coming, in
   // requests of at most max_blocks consecutive blocks. Stops where the cache is full. For an
@@ -114,6 +118,7 @@ class BlockFetcher : public worker::JobObserver {
   cache::BlockCache& cache_;
   worker::Pool& pool_;
   const Options options_;
+  std::atomic<bool> shutting_down_{false};
   DigestFeeder feeder_;
   mutable std::mutex hooks_mu_;
   Hooks hooks_;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <thread>
 
 #include "fs/status.h"
 #include "util/log.h"
@@ -78,13 +79,21 @@ Status FileSystem::Start() {
 
 void FileSystem::Stop() {
   probes_.reset();
+  if (!engine_) return;
+  engine_->fetcher().Shutdown();
   {
     std::scoped_lock lock(mu_);
     for (auto& [id, handle] : handles_) {
       std::scoped_lock handle_lock(handle->mu);
-      if (engine_) engine_->fetcher().EndStream(handle->stream);
+      engine_->fetcher().EndStream(handle->stream);
     }
   }
+  // Reads in progress fail now; their blocks stay pinned until they are released.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (reads_active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (reads_active_.load() > 0) LOG(Error) << reads_active_.load() << " read(s) still in progress at unmount";
   engine_.reset();   // the fetcher ends its jobs before the pool stops
 }
 

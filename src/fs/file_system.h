@@ -92,7 +92,8 @@ class FileSystem {
   ~FileSystem();
   // Starts the worker processes and the background probes (after daemonizing).
   Status Start();
-  // Ends every request (reads in progress fail), the probes and the workers.
+  // Ends every request (reads in progress fail at once), waits for the reads to be
+  // released, then stops the probes and the workers.
   void Stop();
 
   Result<Attr> Lookup(std::uint64_t parent, const std::string& name);
@@ -103,8 +104,9 @@ class FileSystem {
   void ReleaseDir(std::uint64_t dir_handle);
   Result<OpenReply> Open(std::uint64_t ino, int flags);
   Result<ReadData> Read(std::uint64_t ino, std::uint64_t handle, std::uint64_t offset, std::size_t size);
-  // Unpins a read's blocks. delivered: its bytes went to the reader, so a sequential
-  // reader's blocks read to their end are not wanted again (cold); false on error paths.
+  // Ends a read that succeeded (every one must be released): unpins its blocks. delivered:
+  // its bytes went to the reader, so a sequential reader's blocks read to their end are not
+  // wanted again (cold).
   void ReleaseRead(const ReadData& data, bool delivered = true);
   void Release(std::uint64_t handle);
   Result<std::string> GetXattr(std::uint64_t ino, const std::string& name);
@@ -152,6 +154,7 @@ class FileSystem {
   Status CollectBlocks(const fetch::ObjectPtr& object, std::uint64_t offset, std::uint64_t end, Deadline deadline,
                        ReadData* data);
   Error ReadFailure(const fetch::RemoteObject& object, const Error& error);
+  void UnpinRead(const ReadData& data, bool delivered);
   void Invalidate(const Invalidation& invalidation);
   // Probes the confirmations of a reload plan; returns the paths whose object changed.
   std::set<std::string> ConfirmReload(ReloadPlan& plan, const InodeTable& fresh);
@@ -163,6 +166,7 @@ class FileSystem {
   std::unique_ptr<ProbeQueue> probes_;
   std::int64_t mount_time_ = 0;
   std::atomic<int> sequential_streams_{0};
+  std::atomic<int> reads_active_{0};   // from Read until ReleaseRead (Stop waits for them)
 
   mutable std::mutex mu_;   // the table, the handles, reload state
   InodeTable table_;

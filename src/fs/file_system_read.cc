@@ -30,7 +30,13 @@ Error FileSystem::ReadFailure(const fetch::RemoteObject& object, const Error& er
 Result<ReadData> FileSystem::Read(std::uint64_t, std::uint64_t handle_id, std::uint64_t offset, std::size_t size) {
   auto handle = FindHandle(handle_id);
   if (!handle) return ErrnoError(EBADF, "unknown handle");
-  if (!handle->snapshot) return ReadObject(*handle, offset, size);
+  if (!handle->snapshot) {
+    ++reads_active_;
+    auto data = ReadObject(*handle, offset, size);
+    if (!data) --reads_active_;
+    return data;
+  }
+  ++reads_active_;
   // The status file: the snapshot taken at open, served from memory.
   ReadData data;
   data.owned = handle->snapshot;
@@ -60,7 +66,7 @@ Result<ReadData> FileSystem::ReadObject(Handle& handle, std::uint64_t offset, st
     // The last bytes go out only with a verdict: a corrupted object ends in EIO, never EOF.
     Status verified = engine_->fetcher().EnsureVerified(object, deadline);
     if (!verified) {
-      ReleaseRead(data, /*delivered=*/false);
+      UnpinRead(data, /*delivered=*/false);
       return verified.error();
     }
   }
@@ -120,7 +126,7 @@ Status FileSystem::CollectBlocks(const fetch::ObjectPtr& object, std::uint64_t o
   for (std::uint64_t index = last + 1; index-- > first;) {
     auto slot = engine_->fetcher().WaitBlock(object, index, deadline);
     if (!slot) {
-      ReleaseRead(*data, /*delivered=*/false);
+      UnpinRead(*data, /*delivered=*/false);
       return slot.error();
     }
     std::uint64_t block_start = index * bs;
@@ -135,6 +141,11 @@ Status FileSystem::CollectBlocks(const fetch::ObjectPtr& object, std::uint64_t o
 }
 
 void FileSystem::ReleaseRead(const ReadData& data, bool delivered) {
+  UnpinRead(data, delivered);
+  --reads_active_;
+}
+
+void FileSystem::UnpinRead(const ReadData& data, bool delivered) {
   for (const auto& piece : data.pieces) {
     // A block the read stopped inside will be read again, by the next read.
     if (piece.slot >= 0) engine_->cache().Unpin(piece.slot, delivered && data.sequential && piece.to_block_end);

@@ -389,7 +389,7 @@ TEST_F(FileSystemTest, StopWithReadAheadInFlightOnASlowOriginReturnsPromptly) {
 // BlockFetcher::WaitBlock (or goes on to ReleaseRead) on an engine that is gone: a segfault in
 // BlockCache::AcquirePinned. The mount does not reach this today (fuse_session_loop_mt joins
 // its workers, and so waits for the read, before Serve calls Stop()).
-TEST_F(FileSystemTest, DISABLED_StopEndsAReadInProgressWithAnError) {
+TEST_F(FileSystemTest, StopEndsAReadInProgressWithAnError) {
   // Every request past the first block stalls: a random read there waits for its blocks.
   origin_->Configure(
       {{"path", "/slow.bin"}, {"faults", {{{"type", "stall"}, {"from_offset", kBlockSize}, {"seconds", 20}}}}});
