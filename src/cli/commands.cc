@@ -127,8 +127,11 @@ struct MountArgs {
   std::string concurrency = "16";
   std::string file_mode = "0444", dir_mode = "0555";
   std::vector<std::string> options;
+  std::string verify_random = "off";
   int verbose = 0;
 };
+
+bool VerifyRandomBackground(const std::string& value);
 
 void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   auto& c = m->config;
@@ -143,6 +146,10 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   cmd->add_option("--block-size", c.fs.block_size, "Cache block, the smallest fetch (default 64K)")->transform(SizeValidator())
       ->check(CLI::Range(std::size_t{4096}, std::size_t{64} << 20));
   cmd->add_option("--max-readahead", c.fs.max_readahead, "Largest read-ahead window per open file (default 64M)")->transform(SizeValidator());
+  cmd->add_option("--verify-random", m->verify_random,
+                  "off (default): a file read at random stays 'partial' until all of it was read; "
+                  "background: fetch the rest at low priority so its checksum is verified")
+      ->check(CLI::IsMember({"off", "background"}));
   cmd->add_option("--timeout", c.fs.timeout_seconds, "Seconds a read may wait before ETIMEDOUT (default 60)")->check(CLI::PositiveNumber);
   cmd->add_option("--log-file", c.log_file, "Log here instead of syslog when detached");
   cmd->add_option("--uid", c.fs.uid, "Owner of the files (default: you)");
@@ -151,6 +158,12 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   cmd->add_option("--dir-mode", m->dir_mode, "Permissions of directories, octal (default 0555)");
   cmd->add_option("-o", m->options, "FUSE mount options, e.g. -o allow_other (passed through)")->allow_extra_args(false);
   cmd->add_flag("-v,--verbose", m->verbose, "More logging (-vv: debug, -vvv: FUSE debug)");
+}
+
+// --verify-random / -o verify_random=: off or background.
+bool VerifyRandomBackground(const std::string& value) {
+  if (value != "off" && value != "background") throw std::invalid_argument("verify_random takes off or background");
+  return value == "background";
 }
 
 // Applies one -o option: getmfs's own set the config, the rest go to libfuse. Throws on a
@@ -170,6 +183,7 @@ void ApplyMountOption(const std::string& opt, mount::MountConfig* c) {
   else if (key == "workers") c->fs.workers = std::stoi(value);
   else if (key == "timeout") c->fs.timeout_seconds = std::stod(value);
   else if (key == "log_file") c->log_file = value;
+  else if (key == "verify_random") c->fs.verify_random_background = VerifyRandomBackground(value);
   else c->fuse_options.push_back(opt);
 }
 
@@ -208,6 +222,7 @@ int FinishMount(MountArgs& m) {
   }
   c.fs.file_mode = *file_mode & 0555;   // read-only, whatever was asked
   c.fs.dir_mode = *dir_mode & 0555;
+  c.fs.verify_random_background = VerifyRandomBackground(m.verify_random);
   if (!ApplyMountOptions(m.options, &c)) return kExitUsage;
   c.verbosity = 1 + m.verbose;
   SetLogLevel(m.verbose >= 2 ? LogLevel::kDebug : m.verbose == 1 ? LogLevel::kInfo : LogLevel::kWarning);

@@ -112,6 +112,7 @@ int RunStatus(const std::string& mountpoint, bool json) {
                 static_cast<unsigned long long>(f["retries"].get<std::uint64_t>()),
                 static_cast<unsigned long long>(f["errors"].get<std::uint64_t>()),
                 f["checksum"].get<std::string>().c_str());
+    if (!f.value("ranges", true)) std::printf("    the server ignores byte ranges: read as one stream\n");
     if (!f["last_error"].get<std::string>().empty()) {
       std::printf("    last error: %s\n", f["last_error"].get<std::string>().c_str());
     }

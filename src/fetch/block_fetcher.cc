@@ -301,21 +301,30 @@ Status BlockFetcher::EnsureVerified(const ObjectPtr& object, Deadline deadline) 
   for (;;) {
     Verdict verdict = object->verdict();
     if (verdict == Verdict::kVerified || verdict == Verdict::kUnverified) return Ok{};
-    if (shutting_down_) return Error{ErrorKind::kInternal, object->path() + ": the file system is shutting down"};
     if (auto failure = object->failure()) return *failure;
-    if (auto missing = feeder_.Missing(object)) {
-      auto slot = WaitBlock(object, *missing, deadline);
-      if (!slot) return slot.error();
-      feeder_.OnArrived(object, *missing, *slot, cache_.crc32c(*slot), /*force=*/true);
-      cache_.Unpin(*slot);
-      continue;
-    }
     if (Clock::now() >= deadline) {
       return Error{ErrorKind::kTimeout, object->path() + ": verification did not finish in time"};
     }
-    // Progress wakes this; the bounded step also notices a block lost on the way.
-    object->verification().WaitProgress(std::min(deadline, Clock::now() + std::chrono::milliseconds(50)));
+    Status step = AdvanceVerification(object, 1, deadline);
+    if (!step) return step;
   }
+}
+
+Status BlockFetcher::AdvanceVerification(const ObjectPtr& object, std::uint64_t run_blocks, Deadline deadline) {
+  if (shutting_down_) return Error{ErrorKind::kInternal, object->path() + ": the file system is shutting down"};
+  if (auto missing = feeder_.Missing(object)) {
+    if (run_blocks > 1) {
+      FetchBlocks(object, *missing, std::min(object->BlockCount(), *missing + run_blocks) - 1, run_blocks);
+    }
+    auto slot = WaitBlock(object, *missing, deadline);
+    if (!slot) return slot.error();
+    feeder_.OnArrived(object, *missing, *slot, cache_.crc32c(*slot), /*force=*/true);
+    cache_.Unpin(*slot);
+    return Ok{};
+  }
+  // Progress wakes this; the bounded step also notices a block lost on the way.
+  object->verification().WaitProgress(std::min(deadline, Clock::now() + std::chrono::milliseconds(50)));
+  return Ok{};
 }
 
 void BlockFetcher::FailObject(const ObjectPtr& object, const Error& error) {

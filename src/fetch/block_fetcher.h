@@ -77,6 +77,10 @@ class BlockFetcher : public worker::JobObserver {
   // Waits for the object's verdict, fetching the blocks the digest still needs that nothing
   // else brings (one at a time). The object's failure when its check failed.
   Status EnsureVerified(const ObjectPtr& object, Deadline deadline);
+  // One step towards the verdict: when the digest waits for a block nothing brings, fetches
+  // it (with up to run_blocks - 1 after it) and hands it over; else waits a little for
+  // progress. Ok when it made progress or there was nothing to fetch.
+  Status AdvanceVerification(const ObjectPtr& object, std::uint64_t run_blocks, Deadline deadline);
   // Fails the object for good (it changed, left the manifest...): its cached blocks and the
   // ones held for its digest are dropped.
   void FailObject(const ObjectPtr& object, const Error& error);

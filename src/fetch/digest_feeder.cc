@@ -36,6 +36,8 @@ void DigestFeeder::OnArrived(const ObjectPtr& object, std::uint64_t index, int s
     if (!v.have_[index]) {
       v.have_[index] = true;
       v.crcs_[index] = crc32c;
+      ++v.have_blocks_;
+      v.have_bytes_ += object->BlockLength(index);
     }
     if (!v.needs_bytes_) {
       // CRC32C: combined from the blocks' CRCs, no pass over the bytes; cheap enough here.

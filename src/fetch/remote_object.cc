@@ -175,6 +175,14 @@ Verdict RemoteObject::verdict() const {
   return verification_->verdict();
 }
 
+std::uint64_t RemoteObject::bytes_present() const {
+  return cache_id() == 0 ? 0 : verification_->bytes_present();
+}
+
+bool RemoteObject::partial() const {
+  return verdict() == Verdict::kPending && bytes_present() > 0 && !verification_->complete();
+}
+
 std::optional<Error> RemoteObject::failure() const {
   std::scoped_lock lock(mu_);
   return failure_;

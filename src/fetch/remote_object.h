@@ -75,6 +75,10 @@ class RemoteObject {
   std::uint64_t BlockLength(std::uint64_t index) const;
   Verification& verification() { return *verification_; }
   Verdict verdict() const;
+  // Bytes that have arrived at least once, while the verdict was pending (0 before Attach).
+  std::uint64_t bytes_present() const;
+  // Read in part, at random: the verdict waits for bytes nobody has asked for yet.
+  bool partial() const;
 
   std::optional<Error> failure() const;   // why reads fail (integrity, changed, ...)
   void Fail(const Error& error);          // marks the object failed (reads get its errno)

@@ -38,4 +38,14 @@ std::uint64_t Verification::fed() const {
   return next_;
 }
 
+bool Verification::complete() const {
+  std::scoped_lock lock(mu_);
+  return have_blocks_ == have_.size();
+}
+
+std::uint64_t Verification::bytes_present() const {
+  std::scoped_lock lock(mu_);
+  return have_bytes_;
+}
+
 }  // namespace getmfs::fetch

@@ -34,6 +34,10 @@ class Verification {
   Verdict WaitProgress(Deadline deadline);
   // How many blocks, from the first, have been fed (the digest has passed them).
   std::uint64_t fed() const;
+  // Every block has arrived at least once (hashing what is cached costs no request).
+  bool complete() const;
+  // Bytes of the object that have arrived at least once (while the verdict was pending).
+  std::uint64_t bytes_present() const;
   bool needs_bytes() const { return needs_bytes_; }
 
  private:
@@ -46,6 +50,8 @@ class Verification {
   std::condition_variable cv_;
   std::vector<std::uint32_t> crcs_;        // of each block that arrived
   std::vector<bool> have_;
+  std::uint64_t have_blocks_ = 0;
+  std::uint64_t have_bytes_ = 0;
   std::uint64_t next_ = 0;                 // the next block to feed
   std::map<std::uint64_t, int> held_;      // blocks ahead, pinned for the feeder: index -> slot
   bool scheduled_ = false;                 // a feeder thread has it (or it is queued)

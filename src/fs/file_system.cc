@@ -73,6 +73,9 @@ Status FileSystem::Start() {
     }
   }
   probes_ = std::make_unique<ProbeQueue>(probe_options_, options_.probe_threads);
+  if (options_.verify_random_background) {
+    background_ = std::make_unique<BackgroundVerifier>(engine_, options_.max_request);
+  }
   probes_->Push(unknown);
   return Ok{};
 }
@@ -81,6 +84,7 @@ void FileSystem::Stop() {
   probes_.reset();
   if (!engine_) return;
   engine_->fetcher().Shutdown();
+  background_.reset();
   {
     std::scoped_lock lock(mu_);
     for (auto& [id, handle] : handles_) {

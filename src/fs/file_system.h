@@ -19,12 +19,14 @@
 
 #include "fetch/block_fetcher.h"
 #include "fetch/engine.h"
+#include "fs/background_verifier.h"
 #include "fs/inode_table.h"
 #include "fs/prefetcher.h"
 #include "fs/probe_queue.h"
 #include "fs/reload_plan.h"
 #include "manifest/manifest.h"
 #include "util/error.h"
+#include "util/interval_set.h"
 
 namespace getmfs::fs {
 
@@ -39,6 +41,7 @@ struct MountOptions {
   std::size_t max_request = 8 << 20;        // largest single range request
   double timeout_seconds = 60;              // a read's deadline
   int probe_threads = 8;                    // background probes at once
+  bool verify_random_background = false;    // --verify-random background
   std::uint32_t uid = 0, gid = 0;
   std::uint32_t file_mode = 0444, dir_mode = 0555;
   std::string worker_path;
@@ -135,6 +138,7 @@ class FileSystem {
     std::mutex mu;
     Prefetcher prefetcher;
     fetch::BlockFetcher::Stream stream;             // streaming modes: this handle's GET
+    IntervalSet delivered;                          // bytes this handle has been given
     std::shared_ptr<const std::string> snapshot;    // the status file's contents
     explicit Handle(PrefetchLimits limits) : prefetcher(limits) {}
   };
@@ -148,6 +152,9 @@ class FileSystem {
   Result<ReadData> ReadObject(Handle& handle, std::uint64_t offset, std::size_t size);
   // Asks the prefetcher what the read needs and requests it.
   bool Prefetch(Handle& handle, std::uint64_t offset, std::uint64_t end);
+  // Whether a read that has its bytes waits for the verdict: its handle has now been given
+  // every byte, or the object has become complete.
+  bool NeedsVerdict(Handle& handle, std::uint64_t offset, std::uint64_t end);
   // Holds a sequential reader back while it is far ahead of its object's digest.
   void KeepNearDigest(const fetch::ObjectPtr& object, std::uint64_t block, Deadline deadline);
   // The read's blocks, pinned, the last one waited for first.
@@ -164,6 +171,7 @@ class FileSystem {
   std::shared_ptr<fetch::Engine> engine_;
   http::ProbeOptions probe_options_;
   std::unique_ptr<ProbeQueue> probes_;
+  std::unique_ptr<BackgroundVerifier> background_;   // --verify-random background
   std::int64_t mount_time_ = 0;
   std::atomic<int> sequential_streams_{0};
   std::atomic<int> reads_active_{0};   // from Read until ReleaseRead (Stop waits for them)

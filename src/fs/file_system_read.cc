@@ -62,15 +62,30 @@ Result<ReadData> FileSystem::ReadObject(Handle& handle, std::uint64_t offset, st
   if (data.sequential) KeepNearDigest(object, (end - 1) / object->block_size(), deadline);
   Status collected = CollectBlocks(object, offset, end, deadline, &data);
   if (!collected) return ReadFailure(*object, collected.error());
-  if (end == object_size) {
-    // The last bytes go out only with a verdict: a corrupted object ends in EIO, never EOF.
+  if (NeedsVerdict(handle, offset, end)) {
+    // A reader given the whole file (cat, cp, sha256sum) never sees a clean end of a
+    // corrupted object: its read gets EIO instead.
     Status verified = engine_->fetcher().EnsureVerified(object, deadline);
     if (!verified) {
       UnpinRead(data, /*delivered=*/false);
       return verified.error();
     }
+  } else if (background_ && !data.sequential && object->verdict() == fetch::Verdict::kPending) {
+    background_->Add(object);
   }
   return data;
+}
+
+bool FileSystem::NeedsVerdict(Handle& handle, std::uint64_t offset, std::uint64_t end) {
+  const auto& object = handle.object;
+  {
+    std::scoped_lock lock(handle.mu);
+    handle.delivered.Add(offset, end);
+    if (handle.delivered.Covers(0, object->size())) return true;
+  }
+  // A reader that seeks is never made to fetch what it did not ask for: the verdict waits
+  // until every byte was fetched, by whichever reader.
+  return object->verification().complete();
 }
 
 bool FileSystem::Prefetch(Handle& handle, std::uint64_t offset, std::uint64_t end) {

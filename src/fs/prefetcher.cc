@@ -5,31 +5,27 @@
 
 namespace getmfs::fs {
 
+namespace {
+std::uint64_t Distance(std::uint64_t a, std::uint64_t b) { return a > b ? a - b : b - a; }
+}  // namespace
+
 Prefetcher::Stream* Prefetcher::Continued(std::uint64_t offset) {
   Stream* best = nullptr;
-  std::uint64_t best_distance = 0;
   for (Stream& s : streams_) {
-    if (!s.used || s.next == 0) continue;
-    std::uint64_t distance = offset > s.next ? offset - s.next : s.next - offset;
-    if (distance > kSlack) continue;
-    if (best == nullptr || distance < best_distance) {
-      best = &s;
-      best_distance = distance;
-    }
+    if (!s.used || Distance(offset, s.next) > kSlack) continue;
+    if (best == nullptr || Distance(offset, s.next) < Distance(offset, best->next)) best = &s;
   }
   return best;
 }
 
-Prefetcher::Stream& Prefetcher::Recycled() {
-  Stream* best = nullptr;
-  auto rank = [](const Stream& s) { return s.window == 0 ? 0 : 1; };   // random ones go first
+Prefetcher::Stream& Prefetcher::Recycled(PrefetchPlan* plan) {
+  Stream* oldest = &streams_[0];
   for (Stream& s : streams_) {
     if (!s.used) return s;
-    if (best == nullptr || rank(s) < rank(*best) || (rank(s) == rank(*best) && s.last_use < best->last_use)) {
-      best = &s;
-    }
+    if (s.last_use < oldest->last_use) oldest = &s;
   }
-  return *best;
+  --plan->streams_delta;   // a sequential stream forgotten
+  return *oldest;
 }
 
 void Prefetcher::GrowWindow(Stream& stream, const PrefetchBudget& budget) {
@@ -37,7 +33,8 @@ void Prefetcher::GrowWindow(Stream& stream, const PrefetchBudget& budget) {
   int readers = std::max(1, budget.active_streams - (stream.window != 0 ? 1 : 0) + 1);
   std::uint64_t cap = std::max<std::uint64_t>(
       limits_.block_size, std::min<std::uint64_t>(limits_.max_readahead, budget.share / static_cast<std::uint64_t>(readers)));
-  stream.window = stream.window == 0 ? std::min(kInitialWindow, cap) : std::min(cap, stream.window * 2);
+  if (!stream.from_start) cap = std::min(cap, std::max<std::uint64_t>(limits_.block_size, stream.consumed));
+  stream.window = stream.window == 0 ? std::min(limits_.initial_window, cap) : std::min(cap, stream.window * 2);
 }
 
 PrefetchPlan Prefetcher::OnRead(std::uint64_t offset, std::uint64_t end, std::uint64_t object_size,
@@ -48,21 +45,33 @@ PrefetchPlan Prefetcher::OnRead(std::uint64_t offset, std::uint64_t end, std::ui
   bool first_read = reads_ == 0;
   ++reads_;
   Stream* stream = Continued(offset);
-  if (stream == nullptr) {
-    stream = &Recycled();
-    if (stream->window != 0) --plan.streams_delta;   // a sequential stream forgotten
+  plan.demand = {offset / bs, (end - 1) / bs, 1};
+  // A read nearer the last random read's end than any stream's continues that one.
+  bool continues_random = last_random_end_ && Distance(offset, *last_random_end_) <= kSlack &&
+                          (stream == nullptr || Distance(offset, *last_random_end_) < Distance(offset, stream->next));
+  if (stream == nullptr || continues_random) {
+    // A reader starting at 0 reads on, most likely (cat, cp, the kernel's first read); so
+    // does one that continues the last random read.
+    bool starts = (first_read && offset == 0) || continues_random;
+    if (!starts) {
+      last_random_end_ = end;
+      last_random_size_ = end - offset;
+      return plan;
+    }
+    std::uint64_t next = first_read ? end : *last_random_end_;
+    std::uint64_t before = first_read ? 0 : last_random_size_;   // the read it continues
+    last_random_end_.reset();
+    stream = &Recycled(&plan);
     *stream = Stream{};
     stream->used = true;
-    stream->next = end;
-    // A reader starting at 0 reads on, most likely (cat, cp, the kernel's first read).
-    plan.sequential = first_read && offset == 0;
-  } else {
-    plan.sequential = true;
+    stream->next = next;
+    stream->from_start = first_read;
+    stream->consumed = before;
+    ++plan.streams_delta;
   }
+  plan.sequential = true;
   stream->last_use = reads_;
-  plan.demand = {offset / bs, (end - 1) / bs, 1};
-  if (!plan.sequential) return plan;
-  if (stream->window == 0) ++plan.streams_delta;
+  stream->consumed += end - offset;
   GrowWindow(*stream, budget);
   stream->next = std::max(stream->next, end);
   if (limits_.streaming) {
@@ -98,7 +107,7 @@ void Prefetcher::PlanAhead(Stream& stream, std::uint64_t end, std::uint64_t obje
 
 int Prefetcher::sequential_streams() const {
   int n = 0;
-  for (const Stream& s : streams_) n += s.used && s.window != 0;
+  for (const Stream& s : streams_) n += s.used;
   return n;
 }
 

@@ -2,13 +2,21 @@
 // budget, it says which blocks to fetch. No I/O and no locks (the caller holds the handle's
 // lock and issues the ranges through the BlockFetcher).
 //
-// A handle follows up to kStreams readers at once, so two sequential readers interleaved on
+// A handle follows up to kStreams sequential readers at once, so two readers interleaved on
 // one file descriptor each keep a window. A read that starts within kSlack of where a stream
-// stopped continues it (so do the kernel's slightly out-of-order read-ahead requests); the
-// handle's first read, at offset 0, starts one. A stream's window starts at kInitialWindow and
-// doubles with every read, up to its cap: the smaller of --max-readahead and an equal share of
-// the read-ahead budget among the sequential streams of the mount. Any other read is random:
-// it fetches its own blocks, one request per block, and nothing ahead.
+// stopped continues it (so do the kernel's slightly out-of-order read-ahead requests). A new
+// stream starts with the handle's first read when it is at offset 0, or with a read that
+// continues the last random read (within kSlack of its end, and nearer it than any stream's
+// end); a new stream takes the place of
+// the least recently used one when all kStreams are in use. A stream's window starts at
+// limits.initial_window and doubles with every read, up to its cap: the smaller of
+// --max-readahead and an equal share of the read-ahead budget among the sequential streams of
+// the mount. A stream that began after a seek (not at the handle's first read, at 0) never
+// reads further ahead than it has read since it began: a reader that reads a region and
+// seeks on (samtools, zip and Parquet readers) fetches at most about twice what it read. Any
+// other read is random: it fetches its own blocks, one request per block, nothing ahead,
+// and only the last one is remembered (so random reads do not pass for sequential ones more
+// often than with one reader).
 #ifndef GETMFS_FS_PREFETCHER_H_
 #define GETMFS_FS_PREFETCHER_H_
 
@@ -43,6 +51,10 @@ struct PrefetchLimits {
   std::uint64_t max_readahead = 64 << 20;   // largest window
   std::uint64_t max_request = 8 << 20;      // largest single range request
   bool streaming = false;                   // --concurrency 1 or none: one GET per reader
+  // A new stream's first window: small, so that a reader that reads a little and seeks
+  // (samtools, zip and Parquet readers) is not made to fetch much more than it read; it
+  // doubles with each read, so a reader that goes on (cat, cp) soon has a large one.
+  std::uint64_t initial_window = 256 << 10;
 };
 
 // As things are at this read.
@@ -55,7 +67,6 @@ struct PrefetchBudget {
 class Prefetcher {
  public:
   static constexpr std::uint64_t kSlack = 1 << 20;
-  static constexpr std::uint64_t kInitialWindow = 1 << 20;
   static constexpr std::uint64_t kMinRequest = 4 << 20;   // read-ahead requests, unless the window is smaller
   static constexpr int kStreams = 4;
 
@@ -75,18 +86,22 @@ class Prefetcher {
     std::uint64_t window = 0;             // read-ahead bytes; 0: not sequential
     std::uint64_t prefetched_until = 0;   // requested up to here
     std::uint64_t last_use = 0;
+    bool from_start = false;              // began with the handle's first read, at 0
+    std::uint64_t consumed = 0;           // bytes read since it began
   };
-  // The stream this read continues, or nullptr.
+  // The sequential stream this read continues, or nullptr.
   Stream* Continued(std::uint64_t offset);
-  // A slot for a new stream: an unused one, else the least recently used random one, else
-  // the least recently used.
-  Stream& Recycled();
+  // A slot for a new stream: an unused one, else the least recently used (forgotten: one
+  // stream less, in plan->streams_delta).
+  Stream& Recycled(PrefetchPlan* plan);
   void GrowWindow(Stream& stream, const PrefetchBudget& budget);
   void PlanAhead(Stream& stream, std::uint64_t end, std::uint64_t object_size, const PrefetchBudget& budget,
                  PrefetchPlan* plan);
 
   PrefetchLimits limits_;
-  std::array<Stream, kStreams> streams_{};
+  std::array<Stream, kStreams> streams_{};   // sequential streams (window > 0)
+  std::optional<std::uint64_t> last_random_end_;
+  std::uint64_t last_random_size_ = 0;
   std::uint64_t reads_ = 0;
 };
 

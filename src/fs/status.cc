@@ -17,7 +17,8 @@ nlohmann::json FileJson(const std::string& path, const fetch::RemoteObject& o) {
           {"checksum", o.ChecksumDescription()},
           {"state", FileState(o)},
           {"ranges", o.ranges()},   // false: read as one stream (the server ignores ranges)
-          {"bytes_fetched", counters.bytes_fetched},
+          {"bytes_fetched", counters.bytes_fetched},   // traffic, refetches included
+          {"bytes_present", o.bytes_present()},         // distinct bytes fetched while unverified
           {"requests", counters.requests},
           {"retries", counters.retries},
           {"errors", counters.errors},
@@ -49,10 +50,14 @@ nlohmann::json EngineJson(fetch::Engine& engine) {
 
 }  // namespace
 
+std::string VerificationState(const fetch::RemoteObject& object) {
+  return object.partial() ? "partial" : fetch::VerdictName(object.verdict());
+}
+
 std::string FileState(const fetch::RemoteObject& object) {
   auto failure = object.failure();
   if (failure && failure->kind != ErrorKind::kIntegrity) return "failed";
-  return fetch::VerdictName(object.verdict());
+  return VerificationState(object);
 }
 
 std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine) {
@@ -80,13 +85,14 @@ std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, 
 
 std::optional<std::string> FileXattr(const fetch::RemoteObject& object, const std::string& name) {
   if (name == "user.getmfs.checksum") return object.ChecksumDescription();
-  if (name == "user.getmfs.verified") return std::string(fetch::VerdictName(object.verdict()));
+  if (name == "user.getmfs.verified") return VerificationState(object);
+  if (name == "user.getmfs.fetched") return std::to_string(object.bytes_present());
   if (name == "user.getmfs.url") return object.url().redacted();
   return std::nullopt;
 }
 
 std::vector<std::string> FileXattrNames() {
-  return {"user.getmfs.checksum", "user.getmfs.verified", "user.getmfs.url"};
+  return {"user.getmfs.checksum", "user.getmfs.verified", "user.getmfs.fetched", "user.getmfs.url"};
 }
 
 }  // namespace getmfs::fs

@@ -18,12 +18,16 @@ namespace getmfs::fs {
 // started, the cache's and the workers' figures.
 std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine);
 
-// A file's attribute (user.getmfs.checksum, .verified, .url), nullopt when it has none.
+// A file's attribute (user.getmfs.checksum, .verified, .fetched, .url), nullopt when it has
+// none.
 std::optional<std::string> FileXattr(const fetch::RemoteObject& object, const std::string& name);
 std::vector<std::string> FileXattrNames();
 
-// The state shown for a file: its verdict, or "failed" when reads of it fail for another
-// reason (changed, vanished, removed).
+// pending, partial (read in part at random: the verdict waits for the rest), verified,
+// failed (checksum mismatch) or unverified (no checksum known).
+std::string VerificationState(const fetch::RemoteObject& object);
+// The state shown for a file: VerificationState, or "failed" when reads of it fail for
+// another reason (changed, vanished, removed).
 std::string FileState(const fetch::RemoteObject& object);
 
 }  // namespace getmfs::fs

@@ -185,7 +185,9 @@ bool Pool::RestartIfStalled(std::uint64_t id) {
   Job& job = it->second;
   if (job.worker < 0 || job.cancel_requested || job.restart_requested || job.stall_restarts >= 2) return false;
   if (!FullyCredited(job.spec)) return false;   // a stream: its pace is its reader's
-  if (pace_ <= 0 || job.reported_bytes == 0 || job.dispatched_bytes < job.reported_bytes + (256u << 10)) return false;
+  // Something must be left to move (a small request stalled mid-way holds its reader as
+  // long as a large one).
+  if (pace_ <= 0 || job.reported_bytes == 0 || job.dispatched_bytes <= job.reported_bytes) return false;
   // From its first block: the bytes since then against the time since then.
   double elapsed = std::chrono::duration<double>(Clock::now() - job.first_block).count();
   if (elapsed < std::chrono::duration<double>(kStallAfter).count()) return false;
@@ -204,6 +206,7 @@ PoolStats Pool::Stats() const {
   PoolStats s = stats_;
   s.in_flight = in_flight_;
   s.in_flight_limit = tuner_.limit();
+  s.queued = static_cast<int>(queue_.size());
   s.workers_alive = 0;
   for (const auto& w : workers_) s.workers_alive += w.alive;
   return s;
@@ -350,7 +353,7 @@ void Pool::RequeueRestartedLocked(int worker, std::uint64_t id) {
 }
 
 void Pool::MeasureSucceededLocked(Job* job) {
-  if (job->dispatched_bytes >= (1u << 20)) {
+  if (job->dispatched_bytes >= (256u << 10)) {
     double seconds = std::chrono::duration<double>(Clock::now() - job->dispatched).count();
     double pace = seconds > 0 ? static_cast<double>(job->dispatched_bytes) / seconds : 0;
     pace_ = pace_ <= 0 ? pace : 0.8 * pace_ + 0.2 * pace;

@@ -67,6 +67,7 @@ struct PoolStats {
   int workers_alive = 0;
   int in_flight = 0;
   int in_flight_limit = 0;          // what the tuner allows now
+  int queued = 0;                   // jobs waiting for a connection
 };
 
 class Pool {
@@ -169,7 +170,7 @@ class Pool {
   int in_flight_ = 0;
   ConcurrencyTuner tuner_;
   std::atomic<int> limit_{1};   // tuner_.limit(), readable without mu_
-  double pace_ = 0;             // bytes/s of a request, recent average (requests of 1 MiB or more)
+  double pace_ = 0;             // bytes/s of a request, recent average (requests of 256 KiB or more: smaller ones are all latency)
   int quick_deaths_ = 0;
   bool stopping_ = false;
   PoolStats stats_;

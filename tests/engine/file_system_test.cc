@@ -279,7 +279,7 @@ TEST_F(FileSystemTest, TwoFirstReadsAtTheSameMomentBothGetTheRightBytes) {
   }
 }
 
-TEST_F(FileSystemTest, ReadingTheTailFirstReturnsItsBytesAndVerifiesTheFile) {
+TEST_F(FileSystemTest, ReadingTheTailFirstReturnsItsBytesAndFetchesNothingElse) {
   ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/tail.bin") + " tail.bin size=" + std::to_string(kTailSize) +
                                 " md5=" + Md5Of("tail.bin") + "\n"));
   const std::string want = Source("tail.bin");
@@ -291,17 +291,20 @@ TEST_F(FileSystemTest, ReadingTheTailFirstReturnsItsBytesAndVerifiesTheFile) {
   ASSERT_TRUE(tail) << Why(tail);
   EXPECT_EQ(tail->size(), 1000u);
   EXPECT_TRUE(*tail == want.substr(kTailSize - 1000)) << "tail bytes differ from the source";
-  // The read reached the end, so it came back only with the verdict: the facade fetched the
-  // rest of the file for the checksum.
+  // A reader that seeks is not made to fetch the rest for the verdict: the file is partial.
+  EXPECT_EQ(Verdict(attr->ino), "partial");
+  EXPECT_LE(origin_->PathStats("/tail.bin").value("body_bytes", kTailSize), 2 * kBlockSize);
+  // Reading the rest through the same handle gives it every byte: that read gets the verdict.
+  for (std::uint64_t offset = 0; offset < kTailSize - 1000; offset += kReadSize) {
+    auto part = ReadAt(*filesystem_, attr->ino, opened->handle, offset, std::min<std::uint64_t>(kReadSize, kTailSize - 1000 - offset));
+    ASSERT_TRUE(part) << Why(part);
+    ASSERT_TRUE(*part == want.substr(offset, part->size())) << "bytes at " << offset << " differ";
+  }
   EXPECT_EQ(Verdict(attr->ino), "verified");
-  // And the rest reads back right afterwards.
-  auto head = ReadAt(*filesystem_, attr->ino, opened->handle, 0, kReadSize);
-  ASSERT_TRUE(head) << Why(head);
-  EXPECT_TRUE(*head == want.substr(0, kReadSize)) << "head bytes differ from the source";
   filesystem_->Release(opened->handle);
 }
 
-TEST_F(FileSystemTest, CorruptedObjectFailsTheTailReadAndEveryLaterReadWithEio) {
+TEST_F(FileSystemTest, CorruptedObjectFailsTheReadThatCompletesItAndEveryLaterReadWithEio) {
   constexpr std::uint64_t kCorruptOffset = kMiB + 5;
   origin_->Configure({{"path", "/corrupt.bin"}, {"faults", {{{"type", "corrupt"}, {"offset", kCorruptOffset}}}}});
   ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/corrupt.bin") + " corrupt.bin md5=" + Md5Of("corrupt.bin") + "\n"));
@@ -310,8 +313,17 @@ TEST_F(FileSystemTest, CorruptedObjectFailsTheTailReadAndEveryLaterReadWithEio) 
   EXPECT_EQ(attr->size, kCorruptSize);
   auto opened = filesystem_->Open(attr->ino, O_RDONLY);
   ASSERT_TRUE(opened) << Why(opened);
+  // The tail alone: its bytes (the verdict is not in yet).
   auto tail = ReadAt(*filesystem_, attr->ino, opened->handle, kCorruptSize - 1000, kReadSize);
-  EXPECT_EQ(ErrnoOfResult(tail), EIO) << "a corrupted object must never end cleanly: " << Why(tail);
+  ASSERT_TRUE(tail) << Why(tail);
+  EXPECT_EQ(Verdict(attr->ino), "partial");
+  // The rest: the read that gives the handle the last missing bytes fails.
+  int error = 0;
+  for (std::uint64_t offset = 0; offset < kCorruptSize - 1000 && error == 0; offset += kReadSize) {
+    auto part = ReadAt(*filesystem_, attr->ino, opened->handle, offset, std::min<std::uint64_t>(kReadSize, kCorruptSize - 1000 - offset));
+    if (!part) error = ErrnoOfResult(part);
+  }
+  EXPECT_EQ(error, EIO) << "a corrupted object read whole must never end cleanly";
   EXPECT_EQ(Verdict(attr->ino), "failed");
   for (std::uint64_t offset : {std::uint64_t{0}, kCorruptOffset, kCorruptSize - 1000, kCorruptSize / 2}) {
     auto again = ReadAt(*filesystem_, attr->ino, opened->handle, offset, kReadSize);

@@ -288,6 +288,22 @@ TEST_P(GetCliModes, TransientFaultsAreRetried) {
   ExpectOutputHolds({"d.bin"});
 }
 
+TEST_P(GetCliModes, ServersThatLabelWiderRangesOrIgnoreRangeGiveTheRightBytes) {
+  for (const json& fault : {json{{"type", "wide_range"}, {"to", "object"}}, json{{"type", "wide_range"}, {"to", "end"}},
+                            json{{"type", "ignore_range"}}}) {
+    SCOPED_TRACE(fault.dump());
+    origin_->Reset();
+    origin_->Configure({{"path", "/data.bin"}, {"emulate", "s3"}, {"faults", {fault}}});
+    RunResult r = Get({Url("/data.bin"), Out("data.bin"), "--concurrency", GetParam(), "--chunk-size", kChunk});
+    ASSERT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_EQ(ReadFile(Out("data.bin")), *data_);
+    EXPECT_TRUE(Contains(r.err, "verified s3_etag")) << r.err;
+    // No request beyond the probe and one per part: the labelled bytes were used, none
+    // asked for again.
+    EXPECT_LE(origin_->PathStats("/data.bin").value("requests", 99), 5) << origin_->PathStats("/data.bin").dump();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(GetCli, GetCliModes, ::testing::Values("none", "1", "16"),
                          [](const ::testing::TestParamInfo<std::string>& p) {
                            return p.param == "none" ? std::string("None") : "C" + p.param;

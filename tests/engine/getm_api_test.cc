@@ -233,6 +233,20 @@ TEST_P(GetmApiTest, ServerIgnoringRangesDownloadsTheObjectOnce) {
   EXPECT_LT(stats.value("body_bytes", 0), (11 * kMiB + 7) * 3 / 2) << stats.dump();
 }
 
+TEST_P(GetmApiTest, WiderLabelledRangesGiveTheRightBytes) {
+  // Some S3-compatible servers answer a range with 206 and a truthful label of more: the
+  // whole object, or from the asked start to its end. Only the asked bytes are used.
+  for (const char* to : {"object", "end"}) {
+    SCOPED_TRACE(to);
+    origin_->Reset();
+    origin_->Configure({{"path", "/multi.bin"}, {"emulate", "s3"}, {"faults", {{{"type", "wide_range"}, {"to", to}}}}});
+    getm::Reader reader = getm::urlopen(origin_->Url("/multi.bin"), Opts());
+    EXPECT_EQ(reader.info().size, 11 * kMiB + 7);
+    EXPECT_EQ(ReadAll(reader), ReadFile(dir_->Path("multi.bin")));
+    EXPECT_TRUE(reader.verified());
+  }
+}
+
 TEST_P(GetmApiTest, ChunksStayValidUntilReleased) {
   origin_->Configure({{"path", "/data.bin"}, {"emulate", "s3"}});
   const std::string want = ReadFile(dir_->Path("data.bin"));

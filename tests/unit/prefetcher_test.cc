@@ -20,9 +20,10 @@ constexpr std::uint64_t MiB = 1024 * KiB;
 constexpr std::uint64_t GiB = 1024 * MiB;
 constexpr std::uint64_t kBlock = 64 * KiB;
 
-// 64 KiB blocks, windows up to 8 MiB, requests up to 8 MiB (128 blocks).
+// 64 KiB blocks, windows from 1 MiB up to 8 MiB, requests up to 8 MiB (128 blocks).
 PrefetchLimits Limits(bool streaming = false) {
-  return {.block_size = kBlock, .max_readahead = 8 * MiB, .max_request = 8 * MiB, .streaming = streaming};
+  return {.block_size = kBlock, .max_readahead = 8 * MiB, .max_request = 8 * MiB, .streaming = streaming,
+          .initial_window = 1 * MiB};
 }
 
 // The plan as text, so a mismatch shows both in full. The demand's request size is left out
@@ -174,8 +175,9 @@ const std::vector<PatternCase> kPatterns = {
              // A goes on to 2 MiB, 320 KiB short of where B stopped.
              {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
              // Within the slack of both, nearer B (0 away, A 320 KiB): B becomes a sequential
-             // stream, window 1 MiB, ahead [2432 KiB, 3456 KiB).
-             {2368 * KiB, 64 * KiB, {true, 1, {37, 37, 16}, BlockRange{38, 53, 16}}, 2 * MiB},
+             // stream. It began after a seek: its window is what it has read, 128 KiB; ahead
+             // [2432 KiB, 2560 KiB) in one request.
+             {2368 * KiB, 64 * KiB, {true, 1, {37, 37, 2}, BlockRange{38, 39, 2}}, 2 * MiB},
              // Nearer A (0 away, B 384 KiB): A's window doubles to 4 MiB; [4 MiB, 6208 KiB)
              // is less than a 4 MiB request.
              {2 * MiB, 64 * KiB, {true, 0, {32, 32, 64}, std::nullopt}, 4 * MiB},
@@ -195,45 +197,50 @@ const std::vector<PatternCase> kPatterns = {
              {41 * MiB, 1 * MiB, {true, 1, {656, 671, 16}, BlockRange{672, 687, 16}}, 4 * MiB},
          },
      .streams_after = 2},
-    {.name = "MoreThanKStreamsRecyclesTheLeastRecentlyUsedRandomSlotFirst",
+    {.name = "OnlyTheLastRandomReadIsRemembered",
      .reads =
          {
-             // A: sequential, used first (and so least recently of all until its last read).
+             // A: sequential.
              {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
-             // B, C, D: random; the four slots are in use.
+             // B, C, D: random. Only D's end is remembered.
              {10 * MiB, 64 * KiB, {false, 0, {160, 160, 1}, std::nullopt}, 1 * MiB},
              {20 * MiB, 64 * KiB, {false, 0, {320, 320, 1}, std::nullopt}, 1 * MiB},
              {30 * MiB, 64 * KiB, {false, 0, {480, 480, 1}, std::nullopt}, 1 * MiB},
-             // E takes B's slot (the least recently used random one), not A's.
-             {40 * MiB, 64 * KiB, {false, 0, {640, 640, 1}, std::nullopt}, 1 * MiB},
-             // Right after B: B is gone, so random; it takes C's slot.
+             // Right after B: random (B is forgotten); now this read is the one remembered.
              {10 * MiB + 64 * KiB, 64 * KiB, {false, 0, {161, 161, 1}, std::nullopt}, 1 * MiB},
-             // Right after D: D is still there, so sequential (a second stream, window 1 MiB).
-             {30 * MiB + 64 * KiB, 64 * KiB, {true, 1, {481, 481, 16}, BlockRange{482, 497, 16}}, 1 * MiB},
+             // Right after D: random too.
+             {30 * MiB + 64 * KiB, 64 * KiB, {false, 0, {481, 481, 1}, std::nullopt}, 1 * MiB},
+             // Right after that: a second stream; begun after a seek, its window is the 128 KiB
+             // it has read.
+             {30 * MiB + 128 * KiB, 64 * KiB, {true, 1, {482, 482, 2}, BlockRange{483, 484, 2}}, 1 * MiB},
              // A is still there: window 2 MiB.
              {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
          },
      .streams_after = 2},
-    {.name = "AForgottenSequentialStreamCountsOut",
+    {.name = "AFifthStreamTakesTheLeastRecentlyUsedOnesPlace",
      .reads =
          {
              // A from 0: ahead [64 KiB, 1088 KiB).
              {0, 64 * KiB, {true, 1, {0, 0, 16}, BlockRange{1, 16, 16}}, 1 * MiB},
-             // B, C, D: random, then sequential on their second reads.
+             // B, C, D: random, then sequential on their second reads (begun after a seek:
+             // windows of the 128 KiB each has read).
              {8 * MiB, 64 * KiB, {false, 0, {128, 128, 1}, std::nullopt}, 1 * MiB},
-             {8 * MiB + 64 * KiB, 64 * KiB, {true, 1, {129, 129, 16}, BlockRange{130, 145, 16}}, 1 * MiB},
+             {8 * MiB + 64 * KiB, 64 * KiB, {true, 1, {129, 129, 2}, BlockRange{130, 131, 2}}, 1 * MiB},
              {16 * MiB, 64 * KiB, {false, 0, {256, 256, 1}, std::nullopt}, 1 * MiB},
-             {16 * MiB + 64 * KiB, 64 * KiB, {true, 1, {257, 257, 16}, BlockRange{258, 273, 16}}, 1 * MiB},
+             {16 * MiB + 64 * KiB, 64 * KiB, {true, 1, {257, 257, 2}, BlockRange{258, 259, 2}}, 1 * MiB},
              {24 * MiB, 64 * KiB, {false, 0, {384, 384, 1}, std::nullopt}, 1 * MiB},
-             {24 * MiB + 64 * KiB, 64 * KiB, {true, 1, {385, 385, 16}, BlockRange{386, 401, 16}}, 1 * MiB},
-             // Four sequential streams; E takes the least recently used one, A's: one less.
-             {32 * MiB, 64 * KiB, {false, -1, {512, 512, 1}, std::nullopt}, 1 * MiB},
-             // Where A stopped: A is gone, so random; it takes E's slot (random), not B's.
-             {64 * KiB, 64 * KiB, {false, 0, {1, 1, 1}, std::nullopt}, 1 * MiB},
-             // B goes on: window 2 MiB; [9344 KiB, 8384 KiB + 2 MiB) is less than a request.
-             {8 * MiB + 128 * KiB, 64 * KiB, {true, 0, {130, 130, 32}, std::nullopt}, 2 * MiB},
+             {24 * MiB + 64 * KiB, 64 * KiB, {true, 1, {385, 385, 2}, BlockRange{386, 387, 2}}, 1 * MiB},
+             // E: random, then sequential: four streams already, so it takes the least
+             // recently used one's place, A's (one forgotten, one new). A's 1 MiB window goes.
+             {32 * MiB, 64 * KiB, {false, 0, {512, 512, 1}, std::nullopt}, 1 * MiB},
+             {32 * MiB + 64 * KiB, 64 * KiB, {true, 0, {513, 513, 2}, BlockRange{514, 515, 2}}, 128 * KiB},
+             // Where A stopped: A is gone, so random.
+             {64 * KiB, 64 * KiB, {false, 0, {1, 1, 1}, std::nullopt}, 128 * KiB},
+             // B goes on: it has read 192 KiB, so its window is 192 KiB, not 256; ahead, only
+             // [8448 KiB, 8576 KiB) is due, less than a 192 KiB request: wait.
+             {8 * MiB + 128 * KiB, 64 * KiB, {true, 0, {130, 130, 3}, std::nullopt}, 192 * KiB},
          },
-     .streams_after = 3},
+     .streams_after = 4},
     {.name = "TheShareIsSplitWithAnotherHandlesStream",
      // 4 MiB among 2 streams: a cap of 2 MiB.
      .reads =
@@ -302,8 +309,9 @@ const std::vector<PatternCase> kPatterns = {
      .reads =
          {
              {10 * MiB, 64 * KiB, {false, 0, {160, 160, 1}, std::nullopt, std::nullopt}, 0},
-             // Right after it: a stream from block 161, up to 162 + 16.
-             {10 * MiB + 64 * KiB, 64 * KiB, {true, 1, {161, 161, 1}, std::nullopt, StreamRange{161, 178}}, 1 * MiB},
+             // Right after it: a stream from block 161; begun after a seek, its window is the
+             // 128 KiB read, so at least 4 blocks are credited: up to 162 + 4.
+             {10 * MiB + 64 * KiB, 64 * KiB, {true, 1, {161, 161, 1}, std::nullopt, StreamRange{161, 166}}, 128 * KiB},
          },
      .streams_after = 1,
      .limits = Limits(/*streaming=*/true)},
@@ -387,7 +395,8 @@ class PrefetcherRequest : public ::testing::TestWithParam<RequestCase> {};
 TEST_P(PrefetcherRequest, FifthReadRequestsTheWindowAheadInRequestsOfTheRuleSize) {
   const RequestCase& c = GetParam();
   Prefetcher prefetcher(
-      {.block_size = kBlock, .max_readahead = c.max_readahead, .max_request = c.max_request, .streaming = false});
+      {.block_size = kBlock, .max_readahead = c.max_readahead, .max_request = c.max_request, .streaming = false,
+       .initial_window = 1 * MiB});
   PrefetchBudget budget{.share = c.share, .active_streams = 0, .in_flight_limit = c.in_flight};
   PrefetchPlan plan;
   for (std::uint64_t i = 0; i < 5; ++i) {
@@ -405,6 +414,42 @@ TEST_P(PrefetcherRequest, FifthReadRequestsTheWindowAheadInRequestsOfTheRuleSize
 
 INSTANTIATE_TEST_SUITE_P(Prefetcher, PrefetcherRequest, ::testing::ValuesIn(kRequests),
                          [](const ::testing::TestParamInfo<RequestCase>& param) { return param.param.name; });
+
+// What samtools' region query looks like to the file system (its header, the end-of-file
+// marker, then a region the kernel reads ahead of in growing requests): what it fetches
+// ahead of the region is at most what it read of it.
+TEST(Prefetcher, AStreamAfterASeekReadsAheadNoMoreThanItHasRead) {
+  Prefetcher prefetcher({.block_size = kBlock, .max_readahead = 64 * MiB});
+  PrefetchBudget budget{.share = 1 * GiB, .active_streams = 0, .in_flight_limit = 4};
+  const std::uint64_t size = 28 * MiB;
+  prefetcher.OnRead(0, 128 * KiB, size, budget);          // the header
+  prefetcher.OnRead(size - 2606, size, size, budget);     // the end-of-file marker
+  budget.active_streams = prefetcher.sequential_streams();
+  std::uint64_t region = 12 * MiB + 36880, offset = region, ahead_end = 0;
+  for (std::uint64_t n : {std::uint64_t{36880}, 64 * KiB, 128 * KiB, 256 * KiB, 512 * KiB, 1 * MiB}) {
+    PrefetchPlan plan = prefetcher.OnRead(offset, offset + n, size, budget);
+    if (plan.ahead) ahead_end = std::max(ahead_end, (plan.ahead->last + 1) * kBlock);
+    offset += n;
+    budget.active_streams = prefetcher.sequential_streams();
+  }
+  std::uint64_t read = offset - region;
+  EXPECT_GT(ahead_end, offset) << "the region's stream should read ahead";
+  EXPECT_LE(ahead_end - offset, read) << "read ahead " << (ahead_end - offset) << " after reading " << read;
+}
+
+TEST(Prefetcher, ByDefaultANewStreamStartsWithAQuarterMiBWindow) {
+  Prefetcher prefetcher({.block_size = kBlock, .max_readahead = 64 * MiB});
+  PrefetchBudget budget{.share = 1 * GiB, .active_streams = 0, .in_flight_limit = 4};
+  // The handle's first read, 128 KiB at 0 (samtools reading a BAM header): 256 KiB ahead only.
+  PrefetchPlan plan = prefetcher.OnRead(0, 128 * KiB, 1 * GiB, budget);
+  ASSERT_TRUE(plan.ahead.has_value());
+  EXPECT_EQ(*plan.ahead, (BlockRange{2, 5, 4}));
+  EXPECT_EQ(prefetcher.window(), 256 * KiB);
+  // A reader that goes on has 8 MiB after five more reads.
+  budget.active_streams = 1;
+  for (std::uint64_t i = 1; i <= 5; ++i) plan = prefetcher.OnRead(i * 128 * KiB, (i + 1) * 128 * KiB, 1 * GiB, budget);
+  EXPECT_EQ(prefetcher.window(), 8 * MiB);
+}
 
 }  // namespace
 }  // namespace getmfs::fs
