@@ -34,7 +34,8 @@ void Prefetcher::GrowWindow(Stream& stream, const PrefetchBudget& budget) {
   std::uint64_t cap = std::max<std::uint64_t>(
       limits_.block_size, std::min<std::uint64_t>(limits_.max_readahead, budget.share / static_cast<std::uint64_t>(readers)));
   if (!stream.from_start) cap = std::min(cap, std::max<std::uint64_t>(limits_.block_size, stream.consumed));
-  stream.window = stream.window == 0 ? std::min(limits_.initial_window, cap) : std::min(cap, stream.window * 2);
+  std::uint64_t initial = stream.from_start ? limits_.initial_window : limits_.initial_window_after_seek;
+  stream.window = stream.window == 0 ? std::min(initial, cap) : std::min(cap, stream.window * 2);
 }
 
 PrefetchPlan Prefetcher::OnRead(std::uint64_t offset, std::uint64_t end, std::uint64_t object_size,
@@ -42,30 +43,30 @@ PrefetchPlan Prefetcher::OnRead(std::uint64_t offset, std::uint64_t end, std::ui
   PrefetchPlan plan;
   const std::uint64_t bs = limits_.block_size;
   const std::uint64_t max_blocks = std::max<std::uint64_t>(1, limits_.max_request / bs);
-  bool first_read = reads_ == 0;
+  // The kernel's first reads of a file come slightly out of order: any of the first few at
+  // 0 is the start of a reader that reads on, most likely (cat, cp).
+  bool opening = reads_ < kOpeningReads && offset == 0;
   ++reads_;
   Stream* stream = Continued(offset);
   plan.demand = {offset / bs, (end - 1) / bs, 1};
-  // A read nearer the last random read's end than any stream's continues that one.
-  bool continues_random = last_random_end_ && Distance(offset, *last_random_end_) <= kSlack &&
-                          (stream == nullptr || Distance(offset, *last_random_end_) < Distance(offset, stream->next));
-  if (stream == nullptr || continues_random) {
-    // A reader starting at 0 reads on, most likely (cat, cp, the kernel's first read); so
-    // does one that continues the last random read.
-    bool starts = (first_read && offset == 0) || continues_random;
-    if (!starts) {
+  if (stream == nullptr) {
+    // So does a reader that continues the last random read.
+    bool continues_random = last_random_end_ && Distance(offset, *last_random_end_) <= kSlack;
+    if (!opening && !continues_random) {
+      last_random_start_ = offset;
       last_random_end_ = end;
-      last_random_size_ = end - offset;
       return plan;
     }
-    std::uint64_t next = first_read ? end : *last_random_end_;
-    std::uint64_t before = first_read ? 0 : last_random_size_;   // the read it continues
+    std::uint64_t next = opening ? end : *last_random_end_;
+    // A stream that covers the start of the file is a whole-file reader's: no seek before it.
+    bool from_start = opening || last_random_start_ == 0;
+    std::uint64_t before = opening ? 0 : *last_random_end_ - last_random_start_;   // the read it continues
     last_random_end_.reset();
     stream = &Recycled(&plan);
     *stream = Stream{};
     stream->used = true;
     stream->next = next;
-    stream->from_start = first_read;
+    stream->from_start = from_start;
     stream->consumed = before;
     ++plan.streams_delta;
   }

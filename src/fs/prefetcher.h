@@ -5,13 +5,15 @@
 // A handle follows up to kStreams sequential readers at once, so two readers interleaved on
 // one file descriptor each keep a window. A read that starts within kSlack of where a stream
 // stopped continues it (so do the kernel's slightly out-of-order read-ahead requests). A new
-// stream starts with the handle's first read when it is at offset 0, or with a read that
-// continues the last random read (within kSlack of its end, and nearer it than any stream's
-// end); a new stream takes the place of
+// stream starts with a read at offset 0 among the handle's first kOpeningReads, or with a read that
+// continues the last random read (within kSlack of its end, and not within kSlack of a
+// stream: the kernel's out-of-order read-ahead must not split a stream in two); a new stream
+// takes the place of
 // the least recently used one when all kStreams are in use. A stream's window starts at
-// limits.initial_window and doubles with every read, up to its cap: the smaller of
+// limits.initial_window (initial_window_after_seek when it began after a seek) and doubles
+// with every read, up to its cap: the smaller of
 // --max-readahead and an equal share of the read-ahead budget among the sequential streams of
-// the mount. A stream that began after a seek (not at the handle's first read, at 0) never
+// the mount. A stream that began after a seek (not at offset 0) never
 // reads further ahead than it has read since it began: a reader that reads a region and
 // seeks on (samtools, zip and Parquet readers) fetches at most about twice what it read. Any
 // other read is random: it fetches its own blocks, one request per block, nothing ahead,
@@ -51,10 +53,11 @@ struct PrefetchLimits {
   std::uint64_t max_readahead = 64 << 20;   // largest window
   std::uint64_t max_request = 8 << 20;      // largest single range request
   bool streaming = false;                   // --concurrency 1 or none: one GET per reader
-  // A new stream's first window: small, so that a reader that reads a little and seeks
-  // (samtools, zip and Parquet readers) is not made to fetch much more than it read; it
-  // doubles with each read, so a reader that goes on (cat, cp) soon has a large one.
-  std::uint64_t initial_window = 256 << 10;
+  // The first window of a stream that begins with the handle's first read, at 0 (cat, cp:
+  // it is large at once, as fetch latency must be hidden from the start), and of one that
+  // begins after a seek (small: such a reader may read a little and seek on).
+  std::uint64_t initial_window = 1 << 20;
+  std::uint64_t initial_window_after_seek = 256 << 10;
 };
 
 // As things are at this read.
@@ -69,6 +72,7 @@ class Prefetcher {
   static constexpr std::uint64_t kSlack = 1 << 20;
   static constexpr std::uint64_t kMinRequest = 4 << 20;   // read-ahead requests, unless the window is smaller
   static constexpr int kStreams = 4;
+  static constexpr std::uint64_t kOpeningReads = 4;   // a read at 0 among these starts a stream
 
   explicit Prefetcher(PrefetchLimits limits) : limits_(limits) {}
 
@@ -86,7 +90,7 @@ class Prefetcher {
     std::uint64_t window = 0;             // read-ahead bytes; 0: not sequential
     std::uint64_t prefetched_until = 0;   // requested up to here
     std::uint64_t last_use = 0;
-    bool from_start = false;              // began with the handle's first read, at 0
+    bool from_start = false;              // began at offset 0 (a whole-file reader)
     std::uint64_t consumed = 0;           // bytes read since it began
   };
   // The sequential stream this read continues, or nullptr.
@@ -101,7 +105,7 @@ class Prefetcher {
   PrefetchLimits limits_;
   std::array<Stream, kStreams> streams_{};   // sequential streams (window > 0)
   std::optional<std::uint64_t> last_random_end_;
-  std::uint64_t last_random_size_ = 0;
+  std::uint64_t last_random_start_ = 0;
   std::uint64_t reads_ = 0;
 };
 

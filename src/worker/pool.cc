@@ -185,9 +185,7 @@ bool Pool::RestartIfStalled(std::uint64_t id) {
   Job& job = it->second;
   if (job.worker < 0 || job.cancel_requested || job.restart_requested || job.stall_restarts >= 2) return false;
   if (!FullyCredited(job.spec)) return false;   // a stream: its pace is its reader's
-  // Something must be left to move (a small request stalled mid-way holds its reader as
-  // long as a large one).
-  if (pace_ <= 0 || job.reported_bytes == 0 || job.dispatched_bytes <= job.reported_bytes) return false;
+  if (pace_ <= 0 || job.reported_bytes == 0 || job.dispatched_bytes < job.reported_bytes + (256u << 10)) return false;
   // From its first block: the bytes since then against the time since then.
   double elapsed = std::chrono::duration<double>(Clock::now() - job.first_block).count();
   if (elapsed < std::chrono::duration<double>(kStallAfter).count()) return false;
@@ -353,7 +351,7 @@ void Pool::RequeueRestartedLocked(int worker, std::uint64_t id) {
 }
 
 void Pool::MeasureSucceededLocked(Job* job) {
-  if (job->dispatched_bytes >= (256u << 10)) {
+  if (job->dispatched_bytes >= (1u << 20)) {
     double seconds = std::chrono::duration<double>(Clock::now() - job->dispatched).count();
     double pace = seconds > 0 ? static_cast<double>(job->dispatched_bytes) / seconds : 0;
     pace_ = pace_ <= 0 ? pace : 0.8 * pace_ + 0.2 * pace;

@@ -170,7 +170,7 @@ class Pool {
   int in_flight_ = 0;
   ConcurrencyTuner tuner_;
   std::atomic<int> limit_{1};   // tuner_.limit(), readable without mu_
-  double pace_ = 0;             // bytes/s of a request, recent average (requests of 256 KiB or more: smaller ones are all latency)
+  double pace_ = 0;             // bytes/s of a request, recent average (requests of 1 MiB or more)
   int quick_deaths_ = 0;
   bool stopping_ = false;
   PoolStats stats_;

@@ -23,7 +23,7 @@ constexpr std::uint64_t kBlock = 64 * KiB;
 // 64 KiB blocks, windows from 1 MiB up to 8 MiB, requests up to 8 MiB (128 blocks).
 PrefetchLimits Limits(bool streaming = false) {
   return {.block_size = kBlock, .max_readahead = 8 * MiB, .max_request = 8 * MiB, .streaming = streaming,
-          .initial_window = 1 * MiB};
+          .initial_window = 1 * MiB, .initial_window_after_seek = 1 * MiB};
 }
 
 // The plan as text, so a mismatch shows both in full. The demand's request size is left out
@@ -94,6 +94,19 @@ const std::vector<PatternCase> kPatterns = {
              {7 * MiB, 1 * MiB, {true, 0, {112, 127, 128}, BlockRange{192, 255, 64}}, 8 * MiB},
          },
      .streams_after = 1},
+    {.name = "TheKernelsFirstReadsOutOfOrderStillStartAWholeFileStream",
+     .reads =
+         {
+             // 1 MiB comes before 0 (the kernel's read-ahead is asynchronous): random.
+             {1 * MiB, 1 * MiB, {false, 0, {16, 31, 1}, std::nullopt}, 0},
+             // 0 among the first reads: a stream from the start, window 1 MiB. It goes on from
+             // its own end, 1 MiB: the 1 MiB read before it is within the slack.
+             {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
+             // 2 MiB: 1 MiB past its end: the same stream, window 2 MiB (no cap from reads
+             // since it began: it began at 0).
+             {2 * MiB, 1 * MiB, {true, 0, {32, 47, 32}, BlockRange{48, 79, 32}}, 2 * MiB},
+         },
+     .streams_after = 1},
     {.name = "ReadAheadIsClippedToTheLastBlockAndIssuedWhenItReachesTheEnd",
      // 2.5 MiB + 1000 bytes: blocks 0..40, the last one partial.
      .reads =
@@ -143,9 +156,10 @@ const std::vector<PatternCase> kPatterns = {
              // Not at 0: random. 10 MiB + 100 is in block 160, its end in block 161.
              {10 * MiB + 100, 64 * KiB, {false, 0, {160, 161, 1}, std::nullopt}, 0},
              {30 * MiB, 128 * KiB, {false, 0, {480, 481, 1}, std::nullopt}, 0},
-             // At 0 but not the handle's first read: random too.
-             {0, 128 * KiB, {false, 0, {0, 1, 1}, std::nullopt}, 0},
              {50 * MiB, 128 * KiB, {false, 0, {800, 801, 1}, std::nullopt}, 0},
+             {20 * MiB, 128 * KiB, {false, 0, {320, 321, 1}, std::nullopt}, 0},
+             // At 0, but past the handle's first four reads (kOpeningReads): random too.
+             {0, 128 * KiB, {false, 0, {0, 1, 1}, std::nullopt}, 0},
          },
      .streams_after = 0},
     {.name = "TwoInterleavedSequentialReadersEachKeepAWindow",
@@ -165,7 +179,7 @@ const std::vector<PatternCase> kPatterns = {
              {34 * MiB, 1 * MiB, {true, 0, {544, 559, 32}, BlockRange{560, 591, 32}}, 4 * MiB},
          },
      .streams_after = 2},
-    {.name = "AReadContinuesTheNearestStream",
+    {.name = "AReadNearAStreamContinuesItEvenNearerTheLastRandomRead",
      .reads =
          {
              // A from 0.
@@ -174,13 +188,13 @@ const std::vector<PatternCase> kPatterns = {
              {2304 * KiB, 64 * KiB, {false, 0, {36, 36, 1}, std::nullopt}, 1 * MiB},
              // A goes on to 2 MiB, 320 KiB short of where B stopped.
              {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
-             // Within the slack of both, nearer B (0 away, A 320 KiB): B becomes a sequential
-             // stream. It began after a seek: its window is what it has read, 128 KiB; ahead
-             // [2432 KiB, 2560 KiB) in one request.
-             {2368 * KiB, 64 * KiB, {true, 1, {37, 37, 2}, BlockRange{38, 39, 2}}, 2 * MiB},
-             // Nearer A (0 away, B 384 KiB): A's window doubles to 4 MiB; [4 MiB, 6208 KiB)
-             // is less than a 4 MiB request.
-             {2 * MiB, 64 * KiB, {true, 0, {32, 32, 64}, std::nullopt}, 4 * MiB},
+             // Within the slack of both, nearer B: A's all the same (the kernel's read-ahead
+             // comes out of order, and a stream must not be split in two). A's window doubles
+             // to 4 MiB; [4 MiB, 6528 KiB) is less than a 4 MiB request.
+             {2368 * KiB, 64 * KiB, {true, 0, {37, 37, 64}, std::nullopt}, 4 * MiB},
+             // A read far from A and right after B: a stream of its own now.
+             {2432 * KiB + 8 * MiB, 64 * KiB, {false, 0, {166, 166, 1}, std::nullopt}, 4 * MiB},
+             {2496 * KiB + 8 * MiB, 64 * KiB, {true, 1, {167, 167, 2}, BlockRange{168, 169, 2}}, 4 * MiB},
          },
      .streams_after = 2},
     {.name = "ResumingWhereItStoppedContinuesResumingFarAwayStartsOver",
@@ -396,7 +410,7 @@ TEST_P(PrefetcherRequest, FifthReadRequestsTheWindowAheadInRequestsOfTheRuleSize
   const RequestCase& c = GetParam();
   Prefetcher prefetcher(
       {.block_size = kBlock, .max_readahead = c.max_readahead, .max_request = c.max_request, .streaming = false,
-       .initial_window = 1 * MiB});
+       .initial_window = 1 * MiB, .initial_window_after_seek = 1 * MiB});
   PrefetchBudget budget{.share = c.share, .active_streams = 0, .in_flight_limit = c.in_flight};
   PrefetchPlan plan;
   for (std::uint64_t i = 0; i < 5; ++i) {
@@ -437,18 +451,20 @@ TEST(Prefetcher, AStreamAfterASeekReadsAheadNoMoreThanItHasRead) {
   EXPECT_LE(ahead_end - offset, read) << "read ahead " << (ahead_end - offset) << " after reading " << read;
 }
 
-TEST(Prefetcher, ByDefaultANewStreamStartsWithAQuarterMiBWindow) {
+TEST(Prefetcher, ByDefaultAStreamFromTheStartBeginsWithOneMiBAndOneAfterASeekWithAQuarter) {
   Prefetcher prefetcher({.block_size = kBlock, .max_readahead = 64 * MiB});
   PrefetchBudget budget{.share = 1 * GiB, .active_streams = 0, .in_flight_limit = 4};
-  // The handle's first read, 128 KiB at 0 (samtools reading a BAM header): 256 KiB ahead only.
+  // The handle's first read, at 0 (cat): 1 MiB ahead at once.
   PrefetchPlan plan = prefetcher.OnRead(0, 128 * KiB, 1 * GiB, budget);
   ASSERT_TRUE(plan.ahead.has_value());
-  EXPECT_EQ(*plan.ahead, (BlockRange{2, 5, 4}));
-  EXPECT_EQ(prefetcher.window(), 256 * KiB);
-  // A reader that goes on has 8 MiB after five more reads.
-  budget.active_streams = 1;
-  for (std::uint64_t i = 1; i <= 5; ++i) plan = prefetcher.OnRead(i * 128 * KiB, (i + 1) * 128 * KiB, 1 * GiB, budget);
-  EXPECT_EQ(prefetcher.window(), 8 * MiB);
+  EXPECT_EQ(*plan.ahead, (BlockRange{2, 17, 16}));
+  EXPECT_EQ(prefetcher.window(), 1 * MiB);
+  // A stream after a seek: a quarter MiB (capped by the 256 KiB it has read).
+  Prefetcher seeker({.block_size = kBlock, .max_readahead = 64 * MiB});
+  seeker.OnRead(8 * MiB, 8 * MiB + 128 * KiB, 1 * GiB, budget);
+  plan = seeker.OnRead(8 * MiB + 128 * KiB, 8 * MiB + 256 * KiB, 1 * GiB, budget);
+  ASSERT_TRUE(plan.sequential);
+  EXPECT_EQ(seeker.window(), 256 * KiB);
 }
 
 }  // namespace
