@@ -4,14 +4,17 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -172,6 +175,12 @@ int RunLoop(fuse_session* session) {
   fuse_loop_cfg_set_max_threads(loop, 32);
   int rc = fuse_session_loop_mt(session, loop);
   fuse_loop_cfg_destroy(loop);
+  // libfuse's signal handlers end the loop with the signal's number: SIGTERM and SIGINT are
+  // asked-for unmounts, a clean end.
+  if (rc == SIGTERM || rc == SIGINT) {
+    LOG(Info) << "unmounting on " << strsignal(rc);
+    return 0;
+  }
   return rc;
 }
 
@@ -229,6 +238,47 @@ MountConfig WithAbsolutePaths(const MountConfig& given) {
   return config;
 }
 
+// The FUSE type /proc/mounts lists for the mount point, "" when nothing is mounted there.
+std::string MountedType(const std::string& mountpoint) {
+  std::ifstream mounts("/proc/mounts");
+  std::string device, point, type, rest;
+  while (mounts >> device >> point >> type && std::getline(mounts, rest)) {
+    if (point == mountpoint) return type;
+  }
+  return "";
+}
+
+// A dead getmfs mount (its daemon was killed): "Transport endpoint is not connected".
+// Detached here so that mounting again works; anything else there is left alone.
+bool CleanStaleMount(const std::string& mountpoint) {
+  if (MountedType(mountpoint) != "fuse.getmfs") return false;
+  if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
+    std::string command = "fusermount3 -uz '" + mountpoint + "' 2>/dev/null";
+    if (std::system(command.c_str()) != 0) return false;
+  }
+  LOG(Info) << mountpoint << ": detached a dead getmfs mount (its daemon had died)";
+  return true;
+}
+
+// The mount point is an existing directory (a dead getmfs mount there is cleaned first);
+// false after saying what to do.
+bool MountpointUsable(const std::string& mountpoint) {
+  struct stat st;
+  int rc = stat(mountpoint.c_str(), &st);
+  if (rc != 0 && errno == ENOTCONN && CleanStaleMount(mountpoint)) rc = stat(mountpoint.c_str(), &st);
+  if (rc != 0 && errno == ENOTCONN) {
+    std::fprintf(stderr, "getmfs mount: %s is a dead FUSE mount (Transport endpoint is not connected); "
+                         "remove it with `fusermount3 -uz %s` (or `umount -l` as root), then mount again\n",
+                 mountpoint.c_str(), mountpoint.c_str());
+    return false;
+  }
+  if (rc != 0 || !S_ISDIR(st.st_mode)) {
+    std::fprintf(stderr, "getmfs mount: %s is not a directory (create it first)\n", mountpoint.c_str());
+    return false;
+  }
+  return true;
+}
+
 // Parses the manifest, checks that the mountpoint is a directory and creates the file
 // system; nullptr, after printing why, if one of them fails.
 std::unique_ptr<fs::FileSystem> CreateFileSystem(const MountConfig& config) {
@@ -237,11 +287,7 @@ std::unique_ptr<fs::FileSystem> CreateFileSystem(const MountConfig& config) {
     std::fprintf(stderr, "getmfs mount: %s\n", manifest.error().message.c_str());
     return nullptr;
   }
-  struct stat st;
-  if (stat(config.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    std::fprintf(stderr, "getmfs mount: %s is not a directory (create it first)\n", config.mountpoint.c_str());
-    return nullptr;
-  }
+  if (!MountpointUsable(config.mountpoint)) return nullptr;
   auto filesystem = fs::FileSystem::Create(*manifest, config.fs);
   if (!filesystem) {
     std::fprintf(stderr, "getmfs mount: %s\n", filesystem.error().message.c_str());

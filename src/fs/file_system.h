@@ -27,6 +27,7 @@
 #include "manifest/manifest.h"
 #include "util/error.h"
 #include "util/interval_set.h"
+#include "util/repeat_limiter.h"
 
 namespace getmfs::fs {
 
@@ -175,6 +176,7 @@ class FileSystem {
   std::int64_t mount_time_ = 0;
   std::atomic<int> sequential_streams_{0};
   std::atomic<int> reads_active_{0};   // from Read until ReleaseRead (Stop waits for them)
+  RepeatLimiter log_limiter_;            // one failing file does not flood the log
 
   mutable std::mutex mu_;   // the table, the handles, reload state
   InodeTable table_;

@@ -18,11 +18,15 @@ Status FileSystem::Ready(fetch::RemoteObject& object, Deadline deadline) {
 }
 
 Error FileSystem::ReadFailure(const fetch::RemoteObject& object, const Error& error) {
+  if (error.kind == ErrorKind::kBadInput) return error;
+  auto repeats = log_limiter_.Admit(object.path(), error.message);
+  if (!repeats) return error;   // said lately: counted
+  std::string again = *repeats > 0 ? " (" + std::to_string(*repeats) + " more times since it was last logged)" : "";
   if (error.kind == ErrorKind::kExpired) {
     LOG(Warning) << object.path() << ": the signed URL has expired (EKEYEXPIRED): refresh its URL in the "
-                 << "manifest and run `getmfs reload MOUNTPOINT` (or send SIGHUP)";
-  } else if (error.kind != ErrorKind::kBadInput) {
-    LOG(Warning) << object.path() << ": " << error.message;
+                 << "manifest and run `getmfs reload MOUNTPOINT` (or send SIGHUP)" << again;
+  } else {
+    LOG(Warning) << object.path() << ": " << error.message << again;
   }
   return error;
 }

@@ -22,6 +22,7 @@ void ApplyCommonOptions(CURL* easy, const TransferOptions& options) {
   curl_easy_setopt(easy, CURLOPT_USERAGENT, "getmfs/" GETMFS_VERSION);
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 256L * 1024);
+  if (!options.ca_bundle.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_bundle.c_str());
 }
 
 }  // namespace getmfs::http

@@ -4,6 +4,8 @@
 
 #include <curl/curl.h>
 
+#include <string>
+
 #include <memory>
 
 #include "util/unique_fd.h"
@@ -18,12 +20,14 @@ struct TransferOptions {
   long connect_timeout_ms = 15000;
   long low_speed_time_s = 30;       // abort when under low_speed_limit bytes/s for this long
   long low_speed_limit = 1024;
+  std::string ca_bundle;            // --ca-bundle: the CA certificates to trust ("": the system's)
 };
 
 // curl_global_init once per process (thread-safe).
 void EnsureCurlInitialized();
 
-// NOSIGNAL, timeouts, redirects (at most 5, same scheme), user agent, TCP keep-alive.
+// NOSIGNAL, timeouts, redirects (at most 5, http and https only), user agent, TCP
+// keep-alive; TLS peer and host verification stay on (libcurl's defaults, never turned off).
 void ApplyCommonOptions(CURL* easy, const TransferOptions& options);
 
 }  // namespace getmfs::http

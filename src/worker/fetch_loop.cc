@@ -12,6 +12,7 @@
 #include "integrity/checksum.h"
 #include "util/log.h"
 #include "worker/protocol.h"
+#include "worker/reports.h"
 #include "worker/response_check.h"
 
 namespace getmfs::worker {
@@ -56,7 +57,7 @@ struct FetchLoop::Transfer {
 class FetchLoop::Impl {
  public:
   Impl(int control_fd, std::uint8_t* region, std::size_t region_size, FetchLoopOptions options)
-      : control_fd_(control_fd), region_(region), region_size_(region_size), options_(options),
+      : control_fd_(control_fd), reporter_(control_fd), region_(region), region_size_(region_size), options_(options),
         rng_(std::random_device{}()), populated_((region_size + 4095) / 4096, false) {
     http::EnsureCurlInitialized();
     multi_.reset(curl_multi_init());
@@ -74,10 +75,12 @@ class FetchLoop::Impl {
       if (!ReadControl()) return 0;
       int running = 0;
       curl_multi_perform(multi_.get(), &running);
-      if (ReportDue(Clock::now())) FlushBlocks();
+      reporter_.FlushIfDue(Clock::now());
       HandleCompletions();
       StartDueAttempts();
-      curl_waitfd control{control_fd_, CURL_WAIT_POLLIN, 0};
+      if (!reporter_.Flush()) return 0;   // the pool is gone
+      curl_waitfd control{control_fd_,
+                          static_cast<short>(CURL_WAIT_POLLIN | (reporter_.wants_write() ? CURL_WAIT_POLLOUT : 0)), 0};
       int timeout_ms = NextTimeoutMs();
       curl_multi_poll(multi_.get(), &control, 1, timeout_ms, nullptr);
     }
@@ -168,10 +171,7 @@ class FetchLoop::Impl {
       t->block_pos += take;
       used += take;
       if (t->block_pos == target.length) {
-        // Reported in batches (see ReportDue), not one message per block.
-        if (pending_blocks_.empty()) pending_since_ = Clock::now();
-        pending_bytes_ += target.length;
-        pending_blocks_.push_back({t->spec.id, t->spec.first_index + t->block, t->crc});
+        reporter_.Block(t->spec.id, t->spec.first_index + t->block, t->crc, target.length);   // in batches
         t->done_bytes += target.length;
         ++t->block;
         t->block_pos = 0;
@@ -242,7 +242,7 @@ class FetchLoop::Impl {
 
   void AddJob(JobSpec spec) {
     if (!TargetsValid(spec.targets) || spec.length == 0) {
-      SendDone(spec.id, Error{ErrorKind::kInternal, "worker: job outside the cache region"}, 0, false);
+      reporter_.Done(spec.id, Error{ErrorKind::kInternal, "worker: job outside the cache region"}, 0, false);
       return;
     }
     Populate(spec.targets);
@@ -275,10 +275,7 @@ class FetchLoop::Impl {
     if (it == transfers_.end()) return;
     Transfer* t = it->second.get();
     if (t->in_multi) curl_multi_remove_handle(multi_.get(), t->easy.get());
-    FlushBlocks();
-    SendMessage(control_fd_, {{"t", "done"}, {"id", id}, {"ok", false}, {"cancelled", true},
-                              {"kind", "internal"}, {"msg", "cancelled"}, {"http", 0},
-                              {"retries", t->retries}, {"ranges_ignored", false}});
+    reporter_.Cancelled(id, t->retries);
     transfers_.erase(it);
   }
 
@@ -378,7 +375,7 @@ class FetchLoop::Impl {
       retryable = true;
     }
     if (!error) {
-      SendDone(t->spec.id, std::nullopt, t->retries, t->ranges_ignored);
+      reporter_.Done(t->spec.id, std::nullopt, t->retries, t->ranges_ignored);
       transfers_.erase(t->spec.id);
       return;
     }
@@ -398,7 +395,7 @@ class FetchLoop::Impl {
     } else if (retryable) {
       error->message += " (after " + std::to_string(t->retries + 1) + " attempts)";
     }
-    SendDone(t->spec.id, error, t->retries, t->ranges_ignored);
+    reporter_.Done(t->spec.id, error, t->retries, t->ranges_ignored);
     transfers_.erase(t->spec.id);
   }
 
@@ -409,20 +406,9 @@ class FetchLoop::Impl {
     }
   }
 
-  // Finished blocks are reported once a batch is worth a message: 1 MiB of them, or the
-  // oldest waited 1 ms (a job's end reports at once, see SendDone). One message per block
-  // cost the supervisor a wake-up and a JSON parse per 64 KiB; a reader waiting for the
-  // head of a 64 MiB read-ahead never notices the millisecond.
-  static constexpr std::uint64_t kReportBytes = 1 << 20;
-  static constexpr auto kReportDelay = std::chrono::milliseconds(1);
-  bool ReportDue(Clock::time_point now) const {
-    return !pending_blocks_.empty() && (pending_bytes_ >= kReportBytes || now - pending_since_ >= kReportDelay);
-  }
-
   int NextTimeoutMs() const {
     auto now = Clock::now();
-    auto soonest = now + std::chrono::milliseconds(1000);
-    if (!pending_blocks_.empty()) soonest = pending_since_ + kReportDelay;
+    auto soonest = std::min(now + std::chrono::milliseconds(1000), reporter_.due());
     for (const auto& [id, t] : transfers_) {
       if (!t->in_multi && !t->draining && t->next_attempt < soonest) soonest = t->next_attempt;
     }
@@ -430,41 +416,14 @@ class FetchLoop::Impl {
     return static_cast<int>(std::max<long>(0, std::chrono::ceil<std::chrono::milliseconds>(soonest - now).count()));
   }
 
-  void FlushBlocks() {
-    if (pending_blocks_.empty()) return;
-    auto list = nlohmann::json::array();
-    for (const auto& [id, index, crc] : pending_blocks_) list.push_back({id, index, crc});
-    SendMessage(control_fd_, {{"t", "blocks"}, {"b", std::move(list)}});
-    pending_blocks_.clear();
-    pending_bytes_ = 0;
-  }
-
-  void SendDone(std::uint64_t id, const std::optional<Error>& error, int retries, bool ranges_ignored) {
-    FlushBlocks();   // a job's blocks are always reported before its end
-    nlohmann::json done = {{"t", "done"}, {"id", id}, {"ok", !error}, {"retries", retries},
-                           {"ranges_ignored", ranges_ignored}};
-    if (error) {
-      done["kind"] = getm::ErrorKindName(error->kind);
-      done["msg"] = error->message;
-      done["http"] = error->http_status;
-    }
-    SendMessage(control_fd_, done);
-  }
-
   int control_fd_;
+  Reporter reporter_;
   std::uint8_t* region_;
   std::size_t region_size_;
   FetchLoopOptions options_;
   std::mt19937_64 rng_;
   http::CurlMulti multi_;
   std::map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;
-  struct BlockReport {
-    std::uint64_t id, index;
-    std::uint32_t crc;
-  };
-  std::vector<BlockReport> pending_blocks_;
-  std::uint64_t pending_bytes_ = 0;
-  Clock::time_point pending_since_{};   // when the oldest pending block finished
   std::vector<bool> populated_;   // pages of the region mapped here already (by 4 KiB page)
 };
 

@@ -69,65 +69,28 @@ Pool::~Pool() {
 
 Status Pool::StartWorker(int index) {
   Worker& w = workers_[static_cast<std::size_t>(index)];
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-    return Error{ErrorKind::kInternal, std::string("socketpair: ") + std::strerror(errno)};
-  }
-  UniqueFd mine(sv[0]), theirs(sv[1]);
-  fcntl(mine.get(), F_SETFL, fcntl(mine.get(), F_GETFL) | O_NONBLOCK);
-  // Room for bursts of block reports.
-  int buf = 1 << 20;
-  setsockopt(mine.get(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  setsockopt(theirs.get(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  WorkerConfig config;
+  config.in_process = options_.in_process;
+  config.worker_path = options_.worker_path;
+  config.cache_fd = options_.cache_fd;
+  config.region = options_.region;
+  config.region_size = options_.region_size;
+  config.fetch = options_.fetch;
+  auto link = WorkerLink::Start(config);
+  if (!link) return link.error();
+  w.link = std::move(*link);
   w.started = Clock::now();
   w.jobs = 0;
-  if (options_.in_process) {
-    if (w.loop_thread.joinable()) w.loop_thread.join();
-    w.loop = std::make_unique<FetchLoop>(theirs.get(), options_.region, options_.region_size, options_.fetch);
-    w.loop_socket = std::move(theirs);
-    w.loop_thread = std::thread([loop = w.loop.get()] { loop->Run(); });
-    w.pid = -1;
-  } else {
-    Result<pid_t> pid = SpawnWorkerProcess(theirs.get());
-    if (!pid) return pid.error();
-    w.pid = *pid;
-  }
-  w.socket = std::move(mine);
   w.alive = true;
   return Ok{};
 }
 
-Result<pid_t> Pool::SpawnWorkerProcess(int socket) {
-  // Move the two inherited descriptors to 3 and 4 in the child; the sources are fresh
-  // descriptors above 10, so dup2 always clears close-on-exec.
-  UniqueFd sock_copy(fcntl(socket, F_DUPFD_CLOEXEC, 10));
-  UniqueFd cache_copy(fcntl(options_.cache_fd, F_DUPFD_CLOEXEC, 10));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, sock_copy.get(), 3);
-  posix_spawn_file_actions_adddup2(&actions, cache_copy.get(), 4);
-  std::vector<std::string> args = {options_.worker_path,
-                                   "__worker__",
-                                   "--control-fd=3",
-                                   "--cache-fd=4",
-                                   "--cache-size=" + std::to_string(options_.region_size),
-                                   "--parent=" + std::to_string(getpid()),
-                                   "--log-level=" + std::to_string(static_cast<int>(GetLogLevel())),
-                                   "--connect-timeout-ms=" + std::to_string(options_.fetch.transfer.connect_timeout_ms),
-                                   "--low-speed-time=" + std::to_string(options_.fetch.transfer.low_speed_time_s),
-                                   "--max-attempts=" + std::to_string(options_.fetch.retry.max_attempts)};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, options_.worker_path.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return Error{ErrorKind::kInternal, "cannot start a worker process (" + options_.worker_path +
-                                           "): " + std::strerror(rc) +
-                                           "; set GETMFS_WORKER to the getmfs executable"};
-  }
-  return pid;
+
+void Pool::SendLocked(int worker, const nlohmann::json& message) {
+  Worker& w = workers_[static_cast<std::size_t>(worker)];
+  if (!w.alive) return;
+  w.link->Send(message);   // a worker gone is noticed by the loop (its socket closes)
+  if (w.link->wants_write()) Wake();   // the loop polls for room
 }
 
 void Pool::Wake() {
@@ -159,10 +122,7 @@ void Pool::Credit(std::uint64_t id, std::vector<BlockTarget> targets) {
   if (it == jobs_.end()) return;
   Job& job = it->second;
   job.spec.targets.insert(job.spec.targets.end(), targets.begin(), targets.end());
-  if (job.worker >= 0) {
-    SendMessage(workers_[static_cast<std::size_t>(job.worker)].socket.get(),
-                {{"t", "credit"}, {"id", id}, {"targets", TargetsToJson(targets)}});
-  }
+  if (job.worker >= 0) SendLocked(job.worker, {{"t", "credit"}, {"id", id}, {"targets", TargetsToJson(targets)}});
 }
 
 void Pool::Cancel(std::uint64_t id) {
@@ -171,9 +131,7 @@ void Pool::Cancel(std::uint64_t id) {
     auto it = jobs_.find(id);
     if (it == jobs_.end() || it->second.cancel_requested) return;
     it->second.cancel_requested = true;
-    if (it->second.worker >= 0) {
-      SendMessage(workers_[static_cast<std::size_t>(it->second.worker)].socket.get(), {{"t", "cancel"}, {"id", id}});
-    }
+    if (it->second.worker >= 0) SendLocked(it->second.worker, {{"t", "cancel"}, {"id", id}});
   }
   Wake();   // a queued job is finished by the pool thread
 }
@@ -195,7 +153,7 @@ bool Pool::RestartIfStalled(std::uint64_t id) {
   ++stats_.stalls_restarted;
   LOG(Debug) << "request " << id << " moved " << job.reported_bytes << " bytes in " << static_cast<int>(elapsed * 1000)
              << " ms (requests move " << static_cast<long>(pace_ / (1 << 20)) << " MiB/s): moving it to another connection";
-  SendMessage(workers_[static_cast<std::size_t>(job.worker)].socket.get(), {{"t", "cancel"}, {"id", id}});
+  SendLocked(job.worker, {{"t", "cancel"}, {"id", id}});
   return true;
 }
 
@@ -208,6 +166,16 @@ PoolStats Pool::Stats() const {
   s.workers_alive = 0;
   for (const auto& w : workers_) s.workers_alive += w.alive;
   return s;
+}
+
+void Pool::FailQueuedLocked(std::vector<Callback>* callbacks) {
+  for (auto id : queue_) {
+    JobObserver* observer = jobs_.at(id).observer;
+    Error error{ErrorKind::kInternal, "worker processes keep dying (see the log)"};
+    callbacks->push_back([observer, id, error] { observer->OnDone(id, JobResult{error, false, 0}); });
+    jobs_.erase(id);
+  }
+  queue_.clear();
 }
 
 void Pool::EndCancelledQueuedLocked(std::vector<Callback>* callbacks) {
@@ -244,6 +212,7 @@ JobSpec Pool::SpecToResume(const Job& job) {
 void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
   // Cancelled jobs still waiting in the queue end here.
   EndCancelledQueuedLocked(callbacks);
+  if (gave_up_) return FailQueuedLocked(callbacks);
   while (in_flight_ < tuner_.limit() && !queue_.empty()) {
     int best = -1;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
@@ -266,7 +235,7 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
     ++w.jobs;
     ++in_flight_;
     ++stats_.jobs_started;
-    if (!SendMessage(w.socket.get(), ToJson(spec))) {
+    if (!w.link->Send(ToJson(spec))) {
       WorkerDiedLocked(best, callbacks);
     }
   }
@@ -374,40 +343,32 @@ void Pool::WorkerDiedLocked(int index, std::vector<Callback>* callbacks) {
   ++stats_.worker_restarts;
   if (Clock::now() - w.started < std::chrono::seconds(2)) ++quick_deaths_;
   if (quick_deaths_ > 5) {
-    LOG(Error) << "worker processes keep dying; failing the queued transfers";
-    for (auto id : queue_) {
-      JobObserver* observer = jobs_.at(id).observer;
-      Error error{ErrorKind::kInternal, "worker processes keep dying (see the log)"};
-      callbacks->push_back([observer, id, error] { observer->OnDone(id, JobResult{error, false, 0}); });
-      jobs_.erase(id);
-    }
-    queue_.clear();
+    LOG(Error) << "worker processes keep dying; every transfer fails from now on";
+    gave_up_ = true;
+    FailQueuedLocked(callbacks);
     return;
   }
   Status restarted = StartWorker(index);
-  if (!restarted) LOG(Error) << restarted.error().message;
+  if (!restarted) {
+    LOG(Error) << restarted.error().message;
+    bool any_alive = false;
+    for (const auto& worker : workers_) any_alive = any_alive || worker.alive;
+    if (!any_alive) {
+      gave_up_ = true;   // nobody left to run the queue
+      FailQueuedLocked(callbacks);
+    }
+  }
 }
 
 void Pool::ReapWorkerLocked(int index) {
   Worker& w = workers_[static_cast<std::size_t>(index)];
   w.alive = false;
-  w.socket.reset();
-  if (w.pid > 0) {
-    kill(w.pid, SIGKILL);
-    int status = 0;
-    waitpid(w.pid, &status, 0);
-    if (!stopping_) {
-      LOG(Warning) << "worker process " << w.pid << " died ("
-                   << (WIFSIGNALED(status) ? std::string("signal ") + strsignal(WTERMSIG(status))
-                                           : "exit " + std::to_string(WEXITSTATUS(status)))
-                   << "); re-queuing its " << w.jobs << " job(s)";
-    }
-    w.pid = -1;
-  } else if (w.loop_thread.joinable()) {
-    w.loop_thread.join();   // our end is closed: the loop sees EOF and returns
-    w.loop_socket.reset();
-    w.loop.reset();
+  pid_t pid = w.link->pid();
+  std::string how = w.link->Stop(SIGKILL);
+  if (!stopping_ && pid > 0) {
+    LOG(Warning) << "worker process " << pid << " died (" << how << "); re-queuing its " << w.jobs << " job(s)";
   }
+  w.link.reset();
 }
 
 void Pool::RequeueJobsOfLocked(int index, std::vector<Callback>* callbacks) {
@@ -467,7 +428,8 @@ void Pool::ListPollFdsLocked(std::vector<pollfd>* fds, std::vector<int>* owners)
   owners->push_back(-1);
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     if (!workers_[i].alive) continue;
-    fds->push_back({workers_[i].socket.get(), POLLIN, 0});
+    short events = static_cast<short>(POLLIN | (workers_[i].link->wants_write() ? POLLOUT : 0));
+    fds->push_back({workers_[i].link->fd(), events, 0});
     owners->push_back(static_cast<int>(i));
   }
 }
@@ -479,9 +441,10 @@ void Pool::DrainLocked(const std::vector<pollfd>& fds, const std::vector<int>& o
   for (std::size_t i = 1; i < fds.size(); ++i) {
     if (fds[i].revents == 0) continue;
     int worker = owners[i];
-    bool closed = false;
-    while (workers_[static_cast<std::size_t>(worker)].alive) {
-      auto message = ReceiveMessage(workers_[static_cast<std::size_t>(worker)].socket.get(), &closed);
+    Worker& w = workers_[static_cast<std::size_t>(worker)];
+    bool closed = (fds[i].revents & POLLOUT) != 0 && w.alive && !w.link->Flush();
+    while (!closed && w.alive) {
+      auto message = ReceiveMessage(w.link->fd(), &closed);
       if (!message) break;
       HandleMessageLocked(worker, *message, callbacks);
     }
@@ -489,11 +452,7 @@ void Pool::DrainLocked(const std::vector<pollfd>& fds, const std::vector<int>& o
   }
   // A worker that exited without closing its socket (it cannot, but be sure).
   for (std::size_t i = 0; i < workers_.size(); ++i) {
-    Worker& w = workers_[i];
-    if (w.alive && w.pid > 0 && waitpid(w.pid, nullptr, WNOHANG) == w.pid) {
-      w.pid = 0;
-      WorkerDiedLocked(static_cast<int>(i), callbacks);
-    }
+    if (workers_[i].alive && workers_[i].link->Exited()) WorkerDiedLocked(static_cast<int>(i), callbacks);
   }
 }
 
@@ -503,18 +462,9 @@ void Pool::ShutDown() {
   std::vector<Callback> callbacks;
   {
     std::scoped_lock lock(mu_);
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-      Worker& w = workers_[i];
-      w.socket.reset();
-      if (w.pid > 0) {
-        kill(w.pid, SIGTERM);
-        waitpid(w.pid, nullptr, 0);
-        w.pid = -1;
-      }
-      if (w.loop_thread.joinable()) {
-        w.loop_thread.join();
-        w.loop_socket.reset();
-      }
+    for (auto& w : workers_) {
+      if (w.link) w.link->Stop(SIGTERM);
+      w.link.reset();
       w.alive = false;
     }
     for (const auto& [id, job] : jobs_) {

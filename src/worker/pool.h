@@ -26,6 +26,7 @@
 #include "worker/concurrency_tuner.h"
 #include "worker/fetch_loop.h"
 #include "worker/protocol.h"
+#include "worker/worker_link.h"
 
 namespace getmfs::worker {
 
@@ -100,11 +101,7 @@ class Pool {
 
  private:
   struct Worker {
-    pid_t pid = -1;            // -1 for the in-process loop
-    UniqueFd socket;
-    std::thread loop_thread;   // the in-process loop
-    std::unique_ptr<FetchLoop> loop;
-    UniqueFd loop_socket;
+    std::unique_ptr<WorkerLink> link;   // while alive
     int jobs = 0;
     bool alive = false;
     std::chrono::steady_clock::time_point started;
@@ -129,8 +126,6 @@ class Pool {
 
   explicit Pool(PoolOptions options);
   Status StartWorker(int index);
-  // Runs `getmfs __worker__` with `socket` as its control socket; returns its pid.
-  Result<pid_t> SpawnWorkerProcess(int socket);
   void Loop();
   // What Loop polls: the wake eventfd, then each live worker's socket; `owners` holds the
   // worker of each (-1 for the eventfd).
@@ -143,6 +138,10 @@ class Pool {
   void DispatchLocked(std::vector<Callback>* callbacks);
   // Queued jobs cancelled before they ran end (OnDone, cancelled).
   void EndCancelledQueuedLocked(std::vector<Callback>* callbacks);
+  // After giving up on the workers: the queued jobs end with an error (new ones as they come).
+  void FailQueuedLocked(std::vector<Callback>* callbacks);
+  // Queues a message for a worker (the loop flushes what its socket does not take now).
+  void SendLocked(int worker, const nlohmann::json& message);
   // What to send a worker for `job`: the rest of it, after the blocks already reported.
   static JobSpec SpecToResume(const Job& job);
   void HandleMessageLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
@@ -172,6 +171,7 @@ class Pool {
   std::atomic<int> limit_{1};   // tuner_.limit(), readable without mu_
   double pace_ = 0;             // bytes/s of a request, recent average (requests of 1 MiB or more)
   int quick_deaths_ = 0;
+  bool gave_up_ = false;        // workers kept dying: every job fails at once from now on
   bool stopping_ = false;
   PoolStats stats_;
   UniqueFd wake_fd_;

@@ -41,22 +41,24 @@ JobSpec JobFromJson(const nlohmann::json& j) {
   return s;
 }
 
-bool SendMessage(int fd, const nlohmann::json& message) {
-  std::string data = message.dump();
-  for (;;) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n == static_cast<ssize_t>(data.size())) return true;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // Non-blocking socket with a full buffer: wait until it drains.
-      fd_set set;
-      FD_ZERO(&set);
-      FD_SET(fd, &set);
-      ::select(fd + 1, nullptr, &set, nullptr, nullptr);
+bool MessageOutbox::Send(int fd, const nlohmann::json& message) {
+  queue_.push_back(message.dump());
+  return Flush(fd);
+}
+
+bool MessageOutbox::Flush(int fd) {
+  while (!queue_.empty()) {
+    const std::string& data = queue_.front();
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(data.size())) {
+      queue_.pop_front();
       continue;
     }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;   // later, on POLLOUT
     return false;
   }
+  return true;
 }
 
 std::optional<nlohmann::json> ReceiveMessage(int fd, bool* closed) {

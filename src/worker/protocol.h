@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,8 +47,22 @@ JobSpec JobFromJson(const nlohmann::json& j);
 nlohmann::json TargetsToJson(const std::vector<BlockTarget>& targets);
 std::vector<BlockTarget> TargetsFromJson(const nlohmann::json& j);
 
-// Sends one message; blocks until it fits. False when the peer is gone.
-bool SendMessage(int fd, const nlohmann::json& message);
+// Messages waiting to go out on a non-blocking SOCK_SEQPACKET socket, in order. Sending
+// never blocks: what the socket does not take now waits here, and the caller's loop calls
+// Flush when poll says the socket is writable. (A blocking send could wait forever, with the
+// pool's lock held, for a peer itself blocked sending the other way.)
+class MessageOutbox {
+ public:
+  // Queues the message and sends what the socket takes now. False when the peer is gone.
+  bool Send(int fd, const nlohmann::json& message);
+  // Sends what waits, as far as the socket takes it. False when the peer is gone.
+  bool Flush(int fd);
+  bool empty() const { return queue_.empty(); }
+  std::size_t size() const { return queue_.size(); }
+
+ private:
+  std::deque<std::string> queue_;
+};
 // Receives one message without blocking: nullopt when none is waiting; sets *closed on EOF
 // or error.
 std::optional<nlohmann::json> ReceiveMessage(int fd, bool* closed);

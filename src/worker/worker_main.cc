@@ -24,16 +24,25 @@ bool Flag(const char* arg, const char* name, long long* value) {
   return end != arg + n + 1 && *end == '\0';
 }
 
+bool StringFlag(const char* arg, const char* name, std::string* value) {
+  std::size_t n = std::strlen(name);
+  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=') return false;
+  *value = arg + n + 1;
+  return true;
+}
+
 }  // namespace
 
 int WorkerMain(int argc, char** argv) {
   long long control_fd = -1, cache_fd = -1, cache_size = 0, parent = -1, level = 1;
   long long connect_ms = 15000, low_speed = 30, attempts = 10;
+  std::string ca_bundle;
   for (int i = 2; i < argc; ++i) {
     if (!Flag(argv[i], "--control-fd", &control_fd) && !Flag(argv[i], "--cache-fd", &cache_fd) &&
         !Flag(argv[i], "--cache-size", &cache_size) && !Flag(argv[i], "--parent", &parent) &&
         !Flag(argv[i], "--log-level", &level) && !Flag(argv[i], "--connect-timeout-ms", &connect_ms) &&
-        !Flag(argv[i], "--low-speed-time", &low_speed) && !Flag(argv[i], "--max-attempts", &attempts)) {
+        !Flag(argv[i], "--low-speed-time", &low_speed) && !Flag(argv[i], "--max-attempts", &attempts) &&
+        !StringFlag(argv[i], "--ca-bundle", &ca_bundle)) {
       std::fprintf(stderr, "getmfs __worker__: unknown argument %s (this command is internal)\n", argv[i]);
       return 2;
     }
@@ -58,6 +67,7 @@ int WorkerMain(int argc, char** argv) {
   options.transfer.connect_timeout_ms = static_cast<long>(connect_ms);
   options.transfer.low_speed_time_s = static_cast<long>(low_speed);
   options.retry.max_attempts = static_cast<int>(attempts);
+  options.transfer.ca_bundle = ca_bundle;
   FetchLoop loop(static_cast<int>(control_fd), region->data(), region->size(), options);
   return loop.Run();
 }

@@ -36,7 +36,7 @@ class LoopHarness {
     ::close(ours_);
     ::close(theirs_);
   }
-  void Send(const nlohmann::json& message) { ASSERT_TRUE(worker::SendMessage(ours_, message)); }
+  void Send(const nlohmann::json& message) { ASSERT_TRUE(outbox_.Send(ours_, message) && outbox_.empty()); }
   // The next message, or a null json after the timeout.
   nlohmann::json Receive(double seconds) {
     pollfd p{ours_, POLLIN, 0};
@@ -49,6 +49,7 @@ class LoopHarness {
 
  private:
   std::vector<std::uint8_t> region_;
+  worker::MessageOutbox outbox_;
   int ours_ = -1, theirs_ = -1;
   std::unique_ptr<worker::FetchLoop> loop_;
   std::thread thread_;
@@ -103,6 +104,34 @@ TEST(FetchLoopTest, AStreamCreditedLessThanABufferStillDeliversTheCreditedBlock)
   ASSERT_FALSE(done.is_null());
   EXPECT_EQ(done.value("t", ""), "done");
   EXPECT_TRUE(done.value("ok", false)) << done.dump();
+}
+
+TEST(MessageOutboxTest, SendingNeverBlocksAndEverythingArrivesInOrder) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  int small = 4096;
+  setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  worker::MessageOutbox outbox;
+  // Nobody reads: far more than the socket holds. Each Send returns at once.
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(outbox.Send(sv[0], {{"t", "blocks"}, {"n", i}, {"pad", std::string(200, 'x')}}));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_GT(outbox.size(), 0u) << "the socket took everything: the test proves nothing";
+  int next = 0;
+  for (int spins = 0; next < 2000 && spins < 100000; ++spins) {
+    bool closed = false;
+    while (auto m = worker::ReceiveMessage(sv[1], &closed)) ASSERT_EQ(m->at("n").get<int>(), next++);
+    ASSERT_FALSE(closed);
+    ASSERT_TRUE(outbox.Flush(sv[0]));
+  }
+  EXPECT_EQ(next, 2000);
+  EXPECT_TRUE(outbox.empty());
+  // A peer gone: Send says so instead of blocking or raising SIGPIPE.
+  ::close(sv[1]);
+  EXPECT_FALSE(outbox.Send(sv[0], {{"t", "x"}}));
+  ::close(sv[0]);
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -145,9 +147,21 @@ inline std::string Slice(const std::string& data, std::uint64_t offset, std::uin
   return data.substr(offset, length);
 }
 
+// Alive and not a zombie (an exited daemon waits for its parent, or for us, to reap it).
+inline bool ProcessRunning(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
 class MountTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // Detached daemons become our children when `getmfs mount` exits, so that every test
+    // can check how its daemon ended (a crash at unmount is a failed test).
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     data_ = new TempDir("getmfs-mount-data-");
     WriteRandomFile(data_->Path("big.bin"), 6 * kMiB + 4321, 11);
     WriteRandomFile(data_->Path("tree/a.bin"), kMiB + 1, 12);
@@ -195,6 +209,7 @@ class MountTest : public ::testing::Test {
       }
     }
     EXPECT_FALSE(IsMounted(mp_)) << "the mount could not be removed: " << mp_;
+    ExpectDaemonsEnded();
     if (HasFailure()) {
       std::ifstream in(log_);
       std::stringstream text;
@@ -223,6 +238,34 @@ class MountTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << "getmfs mount failed: " << r.err << r.out;
     ASSERT_TRUE(IsMounted(mp_)) << "getmfs mount returned 0 but " << mp_ << " is not in /proc/mounts";
     EXPECT_EQ(ProcMounts()[mp_], "fuse.getmfs");
+    if (pid_t pid = DaemonPid(); pid > 0) daemons_.push_back(pid);
+  }
+
+  // A daemon this test kills on purpose: it is not expected to exit 0.
+  void Killed(pid_t pid) { killed_.insert(pid); }
+
+  // Every daemon the test started has exited with status 0 (or was killed by the test).
+  void ExpectDaemonsEnded() {
+    for (pid_t pid : daemons_) {
+      int status = 0;
+      pid_t got = 0;
+      for (int i = 0; i < 300 && (got = waitpid(pid, &status, WNOHANG)) == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (got == -1) continue;   // not ours to wait for (reaped already)
+      if (got == 0) {
+        ADD_FAILURE() << "daemon " << pid << " is still running 15 s after its unmount";
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        continue;
+      }
+      if (killed_.count(pid) != 0) continue;
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << "daemon " << pid << " ended with "
+          << (WIFSIGNALED(status) ? "signal " + std::string(strsignal(WTERMSIG(status)))
+                                  : "exit status " + std::to_string(WEXITSTATUS(status)));
+    }
+    daemons_.clear();
   }
 
   std::string Log() const {
@@ -255,6 +298,8 @@ class MountTest : public ::testing::Test {
   static Origin* origin_;
   TempDir tmp_{"getmfs-mount-test-"};
   std::string mp_, manifest_, log_;
+  std::vector<pid_t> daemons_;   // started by Mount: checked in TearDown
+  std::set<pid_t> killed_;
 };
 
 inline TempDir* MountTest::data_ = nullptr;
