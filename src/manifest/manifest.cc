@@ -33,6 +33,13 @@ Status ValidateRelativePath(const std::string& path) {
   if (path.find('\0') != std::string::npos) {
     return BadInput("path " + Quote(path) + " contains a NUL byte");
   }
+  // Control characters make names that terminals and scripts mangle (and can forge lines
+  // in logs).
+  for (char c : path) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return BadInput("path " + Quote(path) + " contains a control character");
+    }
+  }
   if (path.size() > kMaxPath) {
     return BadInput("path " + Quote(path) + " is longer than " + std::to_string(kMaxPath) +
                     " bytes");

@@ -44,7 +44,8 @@ Result<Manifest> ParseManifestFile(const std::string& file_path);
 // path (http::UrlBasename), or "" when the URL path ends in '/'. Runs CheckPaths on the result.
 Result<Manifest> ParseManifestText(const std::string& text, const std::string& name);
 
-// A relative path: not empty, no leading '/', no empty, "." or ".." components, no NUL byte,
+// A relative path: not empty, no leading '/', no empty, "." or ".." components, no NUL byte
+// or other control character,
 // each component at most 255 bytes, at most 4096 bytes in all. kBadInput naming the problem
 // (without a file/line prefix).
 Status ValidateRelativePath(const std::string& path);

@@ -563,6 +563,9 @@ TEST(ValidateRelativePath, Rejects) {
   EXPECT_EQ(message("a/./b"), "path \"a/./b\" has a \".\" component");
   EXPECT_EQ(message("a/.."), "path \"a/..\" has a \"..\" component");
   EXPECT_EQ(message(std::string("a\0b", 3)), "path \"a\\x00b\" contains a NUL byte");
+  EXPECT_EQ(message("a\nb"), "path \"a\\x0ab\" contains a control character");
+  EXPECT_EQ(message("tab\there"), "path \"tab\\x09here\" contains a control character");
+  EXPECT_EQ(message("del\x7f"), "path \"del\\x7f\" contains a control character");
   EXPECT_EQ(message("a/" + std::string(256, 'x')).substr(0, 8), "path \"a/");
   EXPECT_TRUE(Contains(message("a/" + std::string(256, 'x')), "longer than 255 bytes"));
   EXPECT_TRUE(Contains(message(std::string(5000, 'x')), "longer than 4096 bytes"));
