@@ -245,7 +245,9 @@ const fuse_lowlevel_ops& FuseAdapter::Operations() {
   return ops;
 }
 
-FuseAdapter::~FuseAdapter() {
+FuseAdapter::~FuseAdapter() { StopInvalidations(); }
+
+void FuseAdapter::StopInvalidations() {
   invalidations_.Close();
   if (thread_.joinable()) thread_.join();
 }

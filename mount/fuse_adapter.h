@@ -27,6 +27,8 @@ class FuseAdapter {
   // same inode: that can deadlock).
   void StartInvalidations(fuse_session* session);
   void Queue(const fs::Invalidation& invalidation);
+  // Ends that thread (before the session goes); later invalidations are dropped.
+  void StopInvalidations();
 
   std::function<void()> on_ready_;
 

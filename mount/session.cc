@@ -203,6 +203,8 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
   adapter.StartInvalidations(session);
   if (fuse_set_signal_handlers(session) != 0) {
     readiness->Failed("cannot install signal handlers");
+    filesystem->SetInvalidator(nullptr);
+    adapter.StopInvalidations();
     fuse_session_destroy(session);
     return kExitMountFailed;
   }
@@ -211,6 +213,8 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
     readiness->Failed("cannot mount on " + config.mountpoint +
                       " (is /dev/fuse available, and fusermount3 installed? see the log)");
     fuse_remove_signal_handlers(session);
+    filesystem->SetInvalidator(nullptr);
+    adapter.StopInvalidations();
     fuse_session_destroy(session);
     return kExitMountFailed;
   }
@@ -218,9 +222,11 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
   int rc = RunLoop(session);
   reloader.Stop();
   readiness->Failed("the session ended before the kernel connected");
+  // Nothing may write to the session's descriptor once it is closed.
+  filesystem->SetInvalidator(nullptr);
+  adapter.StopInvalidations();
   fuse_session_unmount(session);
   fuse_remove_signal_handlers(session);
-  filesystem->SetInvalidator(nullptr);
   fuse_session_destroy(session);
   filesystem->Stop();
   LOG(Info) << "unmounted " << config.mountpoint;

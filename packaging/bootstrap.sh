@@ -35,11 +35,19 @@ case "$mode" in
   test)
     install_deps
     build build
-    (cd build && ctest --output-on-failure --timeout 600 -j 2)
-    # The unit and engine tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+    (cd build && ctest --output-on-failure --timeout 600 -j 2 -LE soak)
+    # Everything again under AddressSanitizer + UndefinedBehaviorSanitizer (the daemons and
+    # workers the mount tests start are built with them too).
     build build-asan -DGETMFS_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        ctest --output-on-failure --timeout 600 -j 2 -L 'unit|engine')
+        ctest --output-on-failure --timeout 900 -j 2 -L 'unit|engine|mount')
+    # The concurrency-heavy tests under ThreadSanitizer: a race makes a daemon exit 66,
+    # which its test reports.
+    build build-tsan -DGETMFS_SANITIZE=thread
+    tsan_tests="$(cat tests/tsan-tests.txt)"
+    (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+        ctest --output-on-failure --timeout 900 -j 2 -R "$tsan_tests")
+    bash tests/ci_checks.sh build build-asan build-tsan
     ;;
   *)
     echo "usage: bash packaging/bootstrap.sh demo|test" >&2
