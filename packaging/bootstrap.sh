@@ -34,6 +34,7 @@ case "$mode" in
     ;;
   test)
     install_deps
+    dmesg_start="$(dmesg 2>/dev/null | wc -l || echo 0)"
     build build
     (cd build && ctest --output-on-failure --timeout 600 -j 2 -LE soak)
     # Everything again under AddressSanitizer + UndefinedBehaviorSanitizer (the daemons and
@@ -47,7 +48,7 @@ case "$mode" in
     tsan_tests="$(cat tests/tsan-tests.txt)"
     (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
         ctest --output-on-failure --timeout 900 -j 2 -R "$tsan_tests")
-    bash tests/ci_checks.sh build build-asan build-tsan
+    DMESG_START="$dmesg_start" bash tests/ci_checks.sh build build-asan build-tsan
     ;;
   *)
     echo "usage: bash packaging/bootstrap.sh demo|test" >&2

@@ -2,12 +2,12 @@
 # Checks over everything a test run produced, for CI (after the suites): no getmfs process
 # crashed anywhere (the kernel log), and no signed URL's signature or token reached any
 # output the tests captured (signed URLs are credentials).
-# Usage: bash tests/ci_checks.sh BUILD_DIR...
+# Usage: DMESG_START=N bash tests/ci_checks.sh BUILD_DIR...  (N: kernel log lines before the run)
 set -uo pipefail
 status=0
 
 # Crashes: a daemon that crashed at exit is a failed run even if no test noticed.
-if dmesg > /tmp/getmfs-ci-dmesg 2>/dev/null; then
+if dmesg 2>/dev/null | tail -n +"$(( ${DMESG_START:-0} + 1 ))" > /tmp/getmfs-ci-dmesg && dmesg > /dev/null 2>&1; then
   if grep -E 'getmfs.*(segfault|general protection|trap)' /tmp/getmfs-ci-dmesg; then
     echo "ci_checks: the kernel log shows crashes of getmfs processes (above)" >&2
     status=1
