@@ -54,6 +54,7 @@ Status FileSystem::Start() {
   engine.tune_concurrency = true;   // read-ahead windows: see Prefetcher
   engine.worker_path = options_.worker_path;
   engine.request_budget_seconds = options_.timeout_seconds;
+  engine.fetch.transfer.ca_bundle = options_.ca_bundle;
   // Digests may hold a quarter of the cache while they catch up (readers wait for them
   // past half of that: KeepNearDigest).
   engine.digest_hold_blocks = std::max<std::size_t>(16, options_.cache_size / options_.block_size / 4);

@@ -43,6 +43,7 @@ struct MountOptions {
   double timeout_seconds = 60;              // a read's deadline
   int probe_threads = 8;                    // background probes at once
   bool verify_random_background = false;    // --verify-random background
+  std::string ca_bundle;                    // --ca-bundle ("": the system's CAs)
   std::uint32_t uid = 0, gid = 0;
   std::uint32_t file_mode = 0444, dir_mode = 0555;
   std::string worker_path;

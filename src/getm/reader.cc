@@ -98,6 +98,7 @@ Reader urlopen(const std::string& url, const Options& options) {
   engine_options.workers = options.workers;
   engine_options.fetch.transfer.connect_timeout_ms = static_cast<long>(options.connect_timeout_seconds * 1000);
   engine_options.request_budget_seconds = options.timeout_seconds;
+  engine_options.fetch.transfer.ca_bundle = options.ca_bundle;
   auto engine = fetch::Engine::Start(engine_options);
   if (!engine) Throw(engine.error());
   http::SignedUrl signed_url(url);

@@ -1082,7 +1082,7 @@ class OriginHandler(BaseHTTPRequestHandler):
                 limit = 0 if kind == "close_after_headers" else min(length, ending["after_bytes"])
                 break
         corrupt = fired.get("corrupt", [])
-        if xor or corrupt or bucket:
+        if xor or corrupt or bucket or self.server.tls:   # (sendfile would bypass TLS)
             self._send_transformed(fd, body_start, limit, xor, corrupt, bucket)
         else:
             self._sendfile(fd, body_start, limit)
@@ -1197,6 +1197,8 @@ def main():
                         help="HMAC key for signed URLs (default: random per run)")
     parser.add_argument("--exit-on-stdin-eof", action="store_true",
                         help="exit when stdin reaches end of file (parent died)")
+    parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", default=None, help="and this private key (PEM)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
 
@@ -1211,6 +1213,12 @@ def main():
     except OSError as e:
         sys.stderr.write(f"origin: cannot listen on {args.bind}:{args.port}: {e}\n")
         return 1
+    server.tls = bool(args.tls_cert)
+    if server.tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.root = root
     server.verbose = args.verbose
     server.digests = DigestCache()

@@ -72,6 +72,9 @@ struct Options {
   std::size_t s3_part_size = 0;          // multipart layout for s3_etag; 0 = guess
   double timeout_seconds = 300;          // deadline for the whole object's transfers
   double connect_timeout_seconds = 15;
+  // CA certificates (PEM file) to trust for https URLs, instead of the system's. TLS
+  // verification is never turned off.
+  std::string ca_bundle;
 };
 
 namespace detail {
