@@ -276,7 +276,8 @@ TEST_P(GetCliModes, TransientFaultsAreRetried) {
   origin_->Configure({{"path", "/data.bin"}, {"emulate", "gcs"},
                       {"faults", {{{"type", "status"}, {"code", 503}, {"retry_after", 1}, {"after", 1}, {"times", 1}},
                                   {{"type", "reset"}, {"after_bytes", 1000}, {"after", 2}, {"times", 1}},
-                                  {{"type", "short"}, {"after_bytes", 5000}, {"after", 3}, {"times", 1}}}}});
+                                  {{"type", "short"}, {"after_bytes", 5000}, {"after", 3}, {"times", 1}},
+                                  {{"type", "status"}, {"code", 429}, {"after", 4}, {"times", 1}}}}});
   RunResult r = Get({Url("/data.bin"), Out("d.bin"), "--concurrency", GetParam(), "--chunk-size", kChunk, "--timeout", "30"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_EQ(ReadFile(Out("d.bin")), *data_);
@@ -285,6 +286,7 @@ TEST_P(GetCliModes, TransientFaultsAreRetried) {
   EXPECT_EQ(stats["statuses"].value("503", 0), 1) << stats.dump();
   EXPECT_EQ(stats["faults_fired"].value("reset", 0), 1) << stats.dump();
   EXPECT_EQ(stats["faults_fired"].value("short", 0), 1) << stats.dump();
+  EXPECT_EQ(stats["statuses"].value("429", 0), 1) << stats.dump();
   ExpectOutputHolds({"d.bin"});
 }
 
