@@ -51,6 +51,24 @@ std::optional<std::int64_t> ParseAmzDate(const std::string& s) {
   return static_cast<std::int64_t>(timegm(&tm));
 }
 
+// ISO 8601 as Azure SAS writes it (se=): 2026-12-01T23:00:00Z, with or without seconds or
+// fractions, or a bare date (midnight UTC).
+std::optional<std::int64_t> ParseIso8601(const std::string& s) {
+  std::tm tm{};
+  for (const char* format : {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"}) {
+    tm = std::tm{};
+    const char* end = strptime(s.c_str(), format, &tm);
+    if (end == nullptr) continue;
+    if (*end == '.') {   // fractions of a second
+      ++end;
+      while (*end >= '0' && *end <= '9') ++end;
+    }
+    if (*end == 'Z') ++end;
+    if (*end == '\0') return static_cast<std::int64_t>(timegm(&tm));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string RedactUrl(const std::string& url) {
@@ -154,6 +172,9 @@ std::optional<std::int64_t> SignatureExpiry(const std::string& url) {
     long long t = std::strtoll(legacy->second.c_str(), &end, 10);
     if (end != legacy->second.c_str() && *end == '\0') return t;
   }
+  // Azure Blob SAS: se= (signed expiry) with sig=.
+  auto azure = params.find("se");
+  if (azure != params.end() && params.count("sig")) return ParseIso8601(azure->second);
   return std::nullopt;
 }
 

@@ -23,8 +23,10 @@ std::string PercentDecode(const std::string& s);
 // True when the URL is absolute http:// or https:// with a host.
 bool IsHttpUrl(const std::string& url);
 
-// When the URL carries an S3 (X-Amz-Date + X-Amz-Expires) or GCS (X-Goog-Date +
-// X-Goog-Expires) signature, the Unix time at which it expires.
+// When the URL carries a signature whose expiry it states, the Unix time at which it
+// expires: S3 SigV4 (X-Amz-Date + X-Amz-Expires), GCS V4 (X-Goog-Date + X-Goog-Expires),
+// Expires= in Unix time (S3 SigV2, GCS V2, CloudFront; with a signature), Azure SAS se=
+// (ISO 8601, with sig=).
 std::optional<std::int64_t> SignatureExpiry(const std::string& url);
 
 // A URL held with its redacted form precomputed; prints redacted.

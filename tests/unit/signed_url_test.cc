@@ -189,6 +189,17 @@ TEST(SignatureExpiry, GcsV4) {
             k2024 + 600);
 }
 
+TEST(SignatureExpiry, CloudFrontAndAzure) {
+  EXPECT_EQ(SignatureExpiry("https://d111.cloudfront.net/k?Expires=1767225600&Signature=abc&Key-Pair-Id=K"),
+            1767225600);
+  EXPECT_EQ(SignatureExpiry("https://a.blob.core.windows.net/c/b?sv=2022-11-02&se=2026-12-01T23%3A00%3A00Z&sr=b&sp=r&sig=x"),
+            1796166000);
+  EXPECT_EQ(SignatureExpiry("https://a.blob.core.windows.net/c/b?se=2026-12-01T23:00:00.1234567Z&sig=x"), 1796166000);
+  EXPECT_EQ(SignatureExpiry("https://a.blob.core.windows.net/c/b?se=2026-12-02&sig=x"), 1796169600);
+  EXPECT_EQ(SignatureExpiry("https://a.blob.core.windows.net/c/b?se=2026-12-01T23:00:00Z"), std::nullopt);   // no sig
+  EXPECT_EQ(SignatureExpiry("https://a.blob.core.windows.net/c/b?se=tomorrow&sig=x"), std::nullopt);
+}
+
 TEST(SignatureExpiry, Legacy) {
   EXPECT_EQ(SignatureExpiry("https://b.s3.amazonaws.com/k?AWSAccessKeyId=AK&Expires=1700000000"
                             "&Signature=abc%3D"),
