@@ -151,7 +151,9 @@ int BlockFetcher::PinOrFetch(const ObjectPtr& object, std::uint64_t index) {
 
 Result<int> BlockFetcher::WaitBlock(const ObjectPtr& object, std::uint64_t index, Deadline deadline) {
   const std::string block = object->path() + ": block " + std::to_string(index);
+  int refreshes = 0;
   for (int attempt = 0;; ++attempt) {
+    const std::uint64_t generation = object->url_generation();
     if (shutting_down_) return Error{ErrorKind::kInternal, object->path() + ": the file system is shutting down"};
     // A failed object (checksum mismatch, changed) fetches nothing more: its blocks were
     // dropped, and a read already in progress must not bring them back.
@@ -179,7 +181,16 @@ Result<int> BlockFetcher::WaitBlock(const ObjectPtr& object, std::uint64_t index
     }
     // Abandoned: the request failed, or ended without it (cancelled, a stream that broke).
     if (auto failure = object->failure()) return *failure;
-    if (auto error = object->BlockError(index)) return *error;
+    if (auto error = object->BlockError(index)) {
+      // An expired URL: wait for a fresh one (--refresh-command) and go on with it.
+      auto refresh = hooks().url_expired;
+      if (error->kind != ErrorKind::kExpired || !refresh || refreshes++ >= 2 || !refresh(*object, generation, deadline)) {
+        return *error;
+      }
+      object->ClearBlockErrors(index, 1);
+      --attempt;
+      continue;
+    }
     if (attempt >= 2) return Error{ErrorKind::kNetwork, block + " could not be fetched"};
   }
 }

@@ -34,6 +34,9 @@ class BlockFetcher : public worker::JobObserver {
   struct Hooks {
     std::function<void(const RemoteObject&, const Error&)> fetch_failed;   // a request failed
     std::function<void(const ObjectPtr&)> object_failed;   // checksum mismatch, changed, vanished
+    // A request was refused as expired, with the object's URL of url_generation: true when
+    // the object has a fresh URL now (waiting for one until the deadline).
+    std::function<bool(const RemoteObject&, std::uint64_t url_generation, Deadline)> url_expired;
   };
 
   BlockFetcher(cache::BlockCache& cache, worker::Pool& pool, Options options);

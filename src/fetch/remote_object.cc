@@ -2,6 +2,7 @@
 #include "fetch/remote_object.h"
 
 #include <algorithm>
+#include <ctime>
 
 namespace getmfs::fetch {
 
@@ -12,6 +13,7 @@ RemoteObject::RemoteObject(std::string path, http::SignedUrl url, std::optional<
       manifest_size_(size),
       expected_(std::move(checksum)),
       expected_from_manifest_(expected_.known()) {
+  UrlChangedLocked();
   if (manifest_size_ && expected_from_manifest_) {
     // Everything a read needs is known: no probe (and no If-Match, as no ETag is known).
     meta_.size = *manifest_size_;
@@ -36,6 +38,28 @@ http::SignedUrl RemoteObject::url() const {
 void RemoteObject::set_url(http::SignedUrl url) {
   std::scoped_lock lock(mu_);
   url_ = std::move(url);
+  UrlChangedLocked();
+}
+
+void RemoteObject::UrlChangedLocked() {
+  ++url_generation_;
+  expiry_ = http::SignatureExpiry(url_.full());
+  url_since_ = static_cast<std::int64_t>(std::time(nullptr));
+}
+
+std::uint64_t RemoteObject::url_generation() const {
+  std::scoped_lock lock(mu_);
+  return url_generation_;
+}
+
+std::optional<std::int64_t> RemoteObject::expiry() const {
+  std::scoped_lock lock(mu_);
+  return expiry_;
+}
+
+std::int64_t RemoteObject::url_lifetime() const {
+  std::scoped_lock lock(mu_);
+  return expiry_ ? std::max<std::int64_t>(0, *expiry_ - url_since_) : 0;
 }
 
 bool RemoteObject::SameManifestData(const RemoteObject& other) const {
@@ -48,6 +72,7 @@ bool RemoteObject::SameManifestData(const RemoteObject& other) const {
 void RemoteObject::Rebind(http::SignedUrl url) {
   std::scoped_lock lock(mu_);
   url_ = std::move(url);
+  UrlChangedLocked();
   if (cache_id() != 0 || probe_state_ == ProbeState::kRunning) return;
   if (!(manifest_size_ && expected_from_manifest_)) {
     probe_state_ = ProbeState::kNone;

@@ -43,6 +43,13 @@ class RemoteObject {
   std::atomic<std::uint64_t> ino{0};                   // the mount's inode for it
   http::SignedUrl url() const;
   void set_url(http::SignedUrl url);
+  // Counts URL changes (set_url, Rebind): a request refused as expired asks whether a fresh
+  // URL came since.
+  std::uint64_t url_generation() const;
+  // The URL's expiry (Unix time) when its query string says, and its lifetime from when
+  // this object got it.
+  std::optional<std::int64_t> expiry() const;
+  std::int64_t url_lifetime() const;
   // True when the manifest says the same of both (size and checksum, or neither).
   bool SameManifestData(const RemoteObject& other) const;
   // A new URL for an object never read: forget the old probe (it is probed again on use).
@@ -97,6 +104,10 @@ class RemoteObject {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   http::SignedUrl url_;
+  std::uint64_t url_generation_ = 0;
+  std::optional<std::int64_t> expiry_;
+  std::int64_t url_since_ = 0;           // Unix time the URL was given
+  void UrlChangedLocked();
   std::optional<std::uint64_t> manifest_size_;
   integrity::Expected expected_;          // from the manifest, else from the probe's headers
   bool expected_from_manifest_;

@@ -61,9 +61,7 @@ Status FileSystem::Start() {
   auto started = fetch::Engine::Start(engine);
   if (!started) return started.error();
   engine_ = *started;
-  engine_->fetcher().SetHooks(
-      {[this](const fetch::RemoteObject& object, const Error& error) { ReadFailure(object, error); },
-       [this](const fetch::ObjectPtr& object) { Invalidate({Invalidation::kInode, object->ino, 0, ""}); }});
+  engine_->fetcher().SetHooks(FetcherHooks());
   probe_options_ = engine_->probe_options();
   std::vector<fetch::ObjectPtr> unknown;
   {
@@ -77,11 +75,13 @@ Status FileSystem::Start() {
   if (options_.verify_random_background) {
     background_ = std::make_unique<BackgroundVerifier>(engine_, options_.max_request);
   }
+  StartRefresher();
   probes_->Push(unknown);
   return Ok{};
 }
 
 void FileSystem::Stop() {
+  refresher_.reset();
   probes_.reset();
   if (!engine_) return;
   engine_->fetcher().Shutdown();
@@ -100,6 +100,45 @@ void FileSystem::Stop() {
   }
   if (reads_active_.load() > 0) LOG(Error) << reads_active_.load() << " read(s) still in progress at unmount";
   engine_.reset();   // the fetcher ends its jobs before the pool stops
+}
+
+fetch::BlockFetcher::Hooks FileSystem::FetcherHooks() {
+  fetch::BlockFetcher::Hooks hooks;
+  hooks.fetch_failed = [this](const fetch::RemoteObject& object, const Error& error) { ReadFailure(object, error); };
+  hooks.object_failed = [this](const fetch::ObjectPtr& object) { Invalidate({Invalidation::kInode, object->ino, 0, ""}); };
+  hooks.url_expired = [this](const fetch::RemoteObject& object, std::uint64_t generation, Deadline deadline) {
+    return FreshUrl(object, generation, deadline);
+  };
+  return hooks;
+}
+
+void FileSystem::StartRefresher() {
+  auto apply = [this](const manifest::Manifest& manifest) {
+    std::vector<Invalidation> invalidations;
+    Status reloaded = Reload(manifest, &invalidations);
+    for (const auto& inv : invalidations) Invalidate(inv);
+    return reloaded;
+  };
+  refresher_ = std::make_unique<UrlRefresher>(options_.refresh, apply, [this] { return Earliest(); });
+}
+
+bool FileSystem::FreshUrl(const fetch::RemoteObject& object, std::uint64_t generation, Deadline deadline) {
+  if (object.url_generation() != generation) return true;   // renewed since that request
+  if (!refresher_ || !refresher_->enabled()) return false;
+  refresher_->RefreshAfter(std::chrono::steady_clock::now(), deadline);
+  return object.url_generation() != generation;
+}
+
+std::optional<EarliestExpiry> FileSystem::Earliest() const {
+  std::scoped_lock lock(mu_);
+  std::optional<EarliestExpiry> earliest;
+  for (const auto& [path, ino] : table_.paths()) {
+    auto object = table_.ObjectOf(ino);
+    auto expiry = object ? object->expiry() : std::nullopt;
+    if (!expiry || (earliest && earliest->at <= *expiry)) continue;
+    earliest = EarliestExpiry{*expiry, object->url_lifetime(), path};
+  }
+  return earliest;
 }
 
 void FileSystem::SetInvalidator(std::function<void(const Invalidation&)> invalidator) {
@@ -159,7 +198,11 @@ Result<Attr> FileSystem::GetAttr(std::uint64_t ino) {
   auto size = node.object->Size(deadline);
   if (!size) {
     // Not probed yet (or the probe failed): probe it now, in this thread.
+    const std::uint64_t generation = node.object->url_generation();
     Status probed = node.object->EnsureProbed(probe_options_, deadline);
+    if (!probed && probed.error().kind == ErrorKind::kExpired && FreshUrl(*node.object, generation, deadline)) {
+      probed = node.object->EnsureProbed(probe_options_, deadline);
+    }
     if (!probed) return ReadFailure(*node.object, probed.error());
     size = node.object->Size(std::chrono::steady_clock::now());
     if (!size) return size.error();

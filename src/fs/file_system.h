@@ -24,6 +24,7 @@
 #include "fs/prefetcher.h"
 #include "fs/probe_queue.h"
 #include "fs/reload_plan.h"
+#include "fs/url_refresher.h"
 #include "manifest/manifest.h"
 #include "util/error.h"
 #include "util/interval_set.h"
@@ -44,6 +45,7 @@ struct MountOptions {
   int probe_threads = 8;                    // background probes at once
   bool verify_random_background = false;    // --verify-random background
   std::string ca_bundle;                    // --ca-bundle ("": the system's CAs)
+  RefreshOptions refresh;                   // --refresh-command, --refresh-timeout, --refresh-before
   std::uint32_t uid = 0, gid = 0;
   std::uint32_t file_mode = 0444, dir_mode = 0555;
   std::string worker_path;
@@ -165,6 +167,13 @@ class FileSystem {
   Error ReadFailure(const fetch::RemoteObject& object, const Error& error);
   void UnpinRead(const ReadData& data, bool delivered);
   void Invalidate(const Invalidation& invalidation);
+  // The hooks the engine's fetcher calls (fetch errors, failed objects, expired URLs).
+  fetch::BlockFetcher::Hooks FetcherHooks();
+  // A request for the object was refused as expired with its URL of `generation`: true
+  // once it has a fresh URL (the refresh command ran), waiting until the deadline.
+  bool FreshUrl(const fetch::RemoteObject& object, std::uint64_t generation, Deadline deadline);
+  std::optional<EarliestExpiry> Earliest() const;
+  void StartRefresher();
   // Probes the confirmations of a reload plan; returns the paths whose object changed.
   std::set<std::string> ConfirmReload(ReloadPlan& plan, const InodeTable& fresh);
 
@@ -174,6 +183,7 @@ class FileSystem {
   http::ProbeOptions probe_options_;
   std::unique_ptr<ProbeQueue> probes_;
   std::unique_ptr<BackgroundVerifier> background_;   // --verify-random background
+  std::unique_ptr<UrlRefresher> refresher_;          // expiry: log lines, --refresh-command
   std::int64_t mount_time_ = 0;
   std::atomic<int> sequential_streams_{0};
   std::atomic<int> reads_active_{0};   // from Read until ReleaseRead (Stop waits for them)

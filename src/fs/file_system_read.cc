@@ -22,9 +22,14 @@ Error FileSystem::ReadFailure(const fetch::RemoteObject& object, const Error& er
   auto repeats = log_limiter_.Admit(object.path(), error.message);
   if (!repeats) return error;   // said lately: counted
   std::string again = *repeats > 0 ? " (" + std::to_string(*repeats) + " more times since it was last logged)" : "";
-  if (error.kind == ErrorKind::kExpired) {
+  if (error.kind == ErrorKind::kExpired && refresher_ && refresher_->enabled()) {
+    std::string why = refresher_->last_failure();
+    LOG(Warning) << object.path() << ": the signed URL has expired (EKEYEXPIRED) and the refresh command did not "
+                 << "renew it" << (why.empty() ? "" : ": " + why) << again;
+  } else if (error.kind == ErrorKind::kExpired) {
     LOG(Warning) << object.path() << ": the signed URL has expired (EKEYEXPIRED): refresh its URL in the "
-                 << "manifest and run `getmfs reload MOUNTPOINT` (or send SIGHUP)" << again;
+                 << "manifest and run `getmfs reload MOUNTPOINT` (or send SIGHUP), or mount with --refresh-command"
+                 << again;
   } else {
     LOG(Warning) << object.path() << ": " << error.message << again;
   }
@@ -55,7 +60,11 @@ Result<ReadData> FileSystem::Read(std::uint64_t, std::uint64_t handle_id, std::u
 Result<ReadData> FileSystem::ReadObject(Handle& handle, std::uint64_t offset, std::size_t size) {
   const auto& object = handle.object;
   Deadline deadline = ReadDeadline();
+  const std::uint64_t generation = object->url_generation();
   Status ready = Ready(*object, deadline);
+  if (!ready && ready.error().kind == ErrorKind::kExpired && FreshUrl(*object, generation, deadline)) {
+    ready = Ready(*object, deadline);   // the probe again, with the fresh URL
+  }
   if (!ready) return ReadFailure(*object, ready.error());
   if (auto failure = object->failure()) return *failure;
   ReadData data;

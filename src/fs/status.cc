@@ -3,11 +3,24 @@
 
 #include <unistd.h>
 
+#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 
 namespace getmfs::fs {
 namespace {
+
+// UTC, RFC 3339; "" when the URL does not say when it expires.
+std::string ExpiresText(const fetch::RemoteObject& o) {
+  auto expiry = o.expiry();
+  if (!expiry) return "";
+  std::time_t t = static_cast<std::time_t>(*expiry);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 nlohmann::json FileJson(const std::string& path, const fetch::RemoteObject& o) {
   auto counters = o.counters();
@@ -16,7 +29,8 @@ nlohmann::json FileJson(const std::string& path, const fetch::RemoteObject& o) {
           {"size", size ? nlohmann::json(*size) : nlohmann::json(nullptr)},
           {"checksum", o.ChecksumDescription()},
           {"state", FileState(o)},
-          {"ranges", o.ranges()},   // false: read as one stream (the server ignores ranges)
+          {"ranges", o.ranges()},
+          {"expires", ExpiresText(o)},   // false: read as one stream (the server ignores ranges)
           {"bytes_fetched", counters.bytes_fetched},   // traffic, refetches included
           {"bytes_present", o.bytes_present()},         // distinct bytes fetched while unverified
           {"requests", counters.requests},
@@ -88,11 +102,13 @@ std::optional<std::string> FileXattr(const fetch::RemoteObject& object, const st
   if (name == "user.getmfs.verified") return VerificationState(object);
   if (name == "user.getmfs.fetched") return std::to_string(object.bytes_present());
   if (name == "user.getmfs.url") return object.url().redacted();
+  if (name == "user.getmfs.expires") return ExpiresText(object);
   return std::nullopt;
 }
 
 std::vector<std::string> FileXattrNames() {
-  return {"user.getmfs.checksum", "user.getmfs.verified", "user.getmfs.fetched", "user.getmfs.url"};
+  return {"user.getmfs.checksum", "user.getmfs.verified", "user.getmfs.fetched", "user.getmfs.url",
+          "user.getmfs.expires"};
 }
 
 }  // namespace getmfs::fs

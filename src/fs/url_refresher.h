@@ -1,0 +1,80 @@
+// Signed URLs expire. This keeps a mount's URLs fresh with --refresh-command CMD: the command
+// prints a complete fresh manifest, which is applied as `getmfs reload` applies one. It runs
+// ahead of the earliest expiry (--refresh-before, default the smaller of 5 minutes and half
+// the URL's lifetime) and whenever a request is refused as expired; one run at a time, with
+// a timeout; a failed run is tried again with backoff. Without a command it only says, in
+// the log, when the earliest URL comes within ten minutes of its expiry and when it expired.
+#ifndef GETMFS_FS_URL_REFRESHER_H_
+#define GETMFS_FS_URL_REFRESHER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "manifest/manifest.h"
+#include "util/error.h"
+
+namespace getmfs::fs {
+
+struct RefreshOptions {
+  std::string command;                          // "": no refreshing, only the log lines
+  double timeout_seconds = 60;
+  std::optional<double> before_seconds;         // --refresh-before; default: see above
+};
+
+// The earliest expiry among the URLs in use (Unix time), with the path and the URL's lifetime.
+struct EarliestExpiry {
+  std::int64_t at = 0;
+  std::int64_t lifetime = 0;
+  std::string path;
+};
+
+class UrlRefresher {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Apply = std::function<Status(const manifest::Manifest&)>;
+  using Earliest = std::function<std::optional<EarliestExpiry>()>;
+
+  UrlRefresher(RefreshOptions options, Apply apply, Earliest earliest);
+  ~UrlRefresher();
+  UrlRefresher(const UrlRefresher&) = delete;
+  UrlRefresher& operator=(const UrlRefresher&) = delete;
+
+  bool enabled() const { return !options_.command.empty(); }
+  // A request was refused as expired: runs the command now (unless a fresh manifest was
+  // applied after `since`) and waits for the run, until the deadline. True when a fresh
+  // manifest has been applied after `since`.
+  bool RefreshAfter(Clock::time_point since, Clock::time_point deadline);
+  // What the last failed run did ("" after a good one), for error messages.
+  std::string last_failure() const;
+
+ private:
+  void Loop();
+  // Runs the command and applies what it printed.
+  Status RunOnce();
+  // The log lines about the earliest expiry; returns when the next run is due.
+  Clock::time_point NextRun(Clock::time_point now);
+
+  const RefreshOptions options_;
+  Apply apply_;
+  Earliest earliest_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool requested_ = false;
+  bool stopping_ = false;
+  Clock::time_point applied_at_{};       // the last fresh manifest applied
+  Clock::time_point run_ended_at_{};     // the last run, good or not
+  std::string last_failure_;
+  int failures_ = 0;                     // in a row (backoff)
+  std::int64_t warned_soon_ = 0, warned_expired_ = 0;   // expiries already logged
+  std::thread thread_;
+};
+
+}  // namespace getmfs::fs
+
+#endif  // GETMFS_FS_URL_REFRESHER_H_
