@@ -1,6 +1,7 @@
 // `getmfs get` (and `getm URL FILE`): verified downloads of one URL or a manifest of them.
-// Writes to a temporary file beside the destination and renames it only after the checksum
-// matched; on any failure nothing is left behind and the exit status says what went wrong.
+// A file is written to a temporary file beside it and renamed only after the checksum matched
+// (on any failure nothing is left behind); "-", devices and FIFOs are written in place (see
+// cli/destination.h). The exit status says what went wrong.
 #ifndef GETMFS_CLI_GET_COMMAND_H_
 #define GETMFS_CLI_GET_COMMAND_H_
 
@@ -14,7 +15,7 @@ namespace getmfs::cli {
 struct GetConfig {
   std::string url;                      // one URL, or
   std::string manifest;                 // a manifest (urls.txt or getm's JSON list)
-  std::string output;                   // file or directory ("" = current directory)
+  std::string output;                   // file, directory or "-" ("" = current directory)
   std::optional<int> concurrency = 16;  // nullopt: no worker processes
   int workers = 0;
   std::size_t chunk_size = 8 << 20;
