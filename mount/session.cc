@@ -1,6 +1,7 @@
 // `getmfs mount`: checks, detaching with a readiness pipe, the FUSE session and its loop, SIGHUP reloads.
 #include "session.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "fuse_adapter.h"
+#include "guard.h"
 #include "util/log.h"
 #include "util/unique_fd.h"
 
@@ -184,6 +186,18 @@ int RunLoop(fuse_session* session) {
   return rc;
 }
 
+// No child of the daemon (workers, refresh commands, the guard) may inherit a descriptor it
+// was not given on purpose.
+void MarkDescriptorsCloseOnExec() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* e = readdir(dir)) {
+    int fd = std::atoi(e->d_name);
+    if (fd > 2 && fd != dirfd(dir)) fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+  }
+  closedir(dir);
+}
+
 int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* readiness) {
   Status started = filesystem->Start();
   if (!started) {
@@ -218,6 +232,8 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
     fuse_session_destroy(session);
     return kExitMountFailed;
   }
+  MarkDescriptorsCloseOnExec();   // libfuse leaves its auto_unmount socket inheritable
+  UniqueFd guard = StartGuard(config.mountpoint);
   reloader.Start();
   int rc = RunLoop(session);
   reloader.Stop();
