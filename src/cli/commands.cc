@@ -115,13 +115,6 @@ int RunGetm(int argc, char** argv) {
   return FinishGet(config, concurrency, verbose, quiet);
 }
 
-std::optional<std::uint32_t> ParseMode(const std::string& text) {
-  char* end = nullptr;
-  unsigned long mode = std::strtoul(text.c_str(), &end, 8);
-  if (text.empty() || *end != '\0' || mode > 07777) return std::nullopt;
-  return static_cast<std::uint32_t>(mode);
-}
-
 struct MountArgs {
   mount::MountConfig config;
   std::string concurrency = "16";
