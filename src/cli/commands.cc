@@ -8,9 +8,11 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cli/control_commands.h"
 #include "cli/get_command.h"
@@ -34,54 +36,89 @@ void SetVerbosity(int verbosity) {
   }
 }
 
-// A CLI11 validator for sizes such as 8M or 1G.
-struct SizeValidator : public CLI::Validator {
-  SizeValidator() {
-    name_ = "SIZE";
-    func_ = [](std::string& value) {
-      auto bytes = ParseSize(value);
-      if (!bytes) return "\"" + value + "\" is not a size (examples: 1048576, 64K, 8M, 1G)";
-      value = std::to_string(*bytes);
-      return std::string();
-    };
-  }
-};
+// Bounds of option values. A year of seconds keeps every deadline far from overflowing.
+constexpr double kMaxSeconds = 365.0 * 24 * 3600;
+constexpr std::int64_t kMaxConcurrency = 1024, kMaxWorkers = 256;
+constexpr std::uint64_t kKiB = 1024, kMiB = kKiB << 10, kGiB = kMiB << 10;
 
-std::optional<int> ParseConcurrency(const std::string& text) {
-  if (text == "none") return std::nullopt;
-  return std::stoi(text);
+// Gives an option its check, as a CLI11 transform (CLI11 then puts the option's name before
+// the message and we exit 2), and the type its help shows.
+CLI::Option* Checked(CLI::Option* option, Check check, const char* type) {
+  return option->transform(CLI::Validator(std::move(check), ""))->type_name(type);
 }
 
-void AddGetOptions(CLI::App* app, GetConfig* config, std::string* concurrency, int* verbose, bool* quiet) {
-  app->add_option("-O,--output", config->output, "Destination file or directory (default: current directory)");
-  app->add_option("--manifest", config->manifest, "Download every URL of a manifest (urls.txt or getm JSON)");
-  app->add_option("--concurrency", *concurrency,
-                  "Range requests in flight (default 16); 1 streams one GET; none uses no worker processes")
-      ->check([](const std::string& v) -> std::string {
-        if (v == "none") return "";
-        try {
-          if (std::stoi(v) >= 1 && std::stoi(v) <= 1024) return "";
-        } catch (...) {
-        }
-        return "--concurrency takes a number from 1 to 1024, or none";
-      });
-  app->add_option("--workers", config->workers, "Worker processes (default: number of CPUs)")->check(CLI::Range(1, 256));
-  app->add_option("--chunk-size", config->chunk_size, "Bytes per range request (default 8M)")
-      ->transform(SizeValidator())
-      ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));
-  app->add_option("--cache-size", config->cache_size, "Hard limit of the shared-memory cache (default: what the window needs)")
-      ->transform(SizeValidator());
-  app->add_option("--checksum", config->checksum, "Expected checksum of the object");
-  app->add_option("--checksum-algorithm", config->checksum_algorithm,
-                  "md5 | sha256 | crc32c | gs_crc32c | s3_etag | null (default md5)");
-  app->add_option("--s3-part-size", config->s3_part_size, "Part size of a multipart S3 upload, for s3_etag")
-      ->transform(SizeValidator());
+// No cache may be larger than the machine's memory.
+std::uint64_t PhysicalMemory() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return std::uint64_t{1} << 40;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+}
+
+// Values that passed their check: a count or id, a size (in decimal bytes by then), a
+// concurrency (a count or none).
+std::int64_t Number(const std::string& text) { return ParseCount(text, 0, INT64_MAX).value_or(0); }
+std::size_t Bytes(const std::string& text) { return static_cast<std::size_t>(ParseSize(text).value_or(0)); }
+std::optional<int> ParseConcurrency(const std::string& text) {
+  if (text == "none") return std::nullopt;
+  return static_cast<int>(Number(text));
+}
+
+void AddGetOptions(CLI::App* app, GetConfig* config, std::string* concurrency, int* verbose,
+                   bool* quiet) {
+  Checked(app->add_option("-O,--output", config->output,
+                          "Destination file or directory (default: current directory)"),
+          NotEmptyCheck("a file or directory"), "PATH");
+  Checked(app->add_option("--manifest", config->manifest,
+                          "Download every URL of a manifest (urls.txt or getm JSON)"),
+          NotEmptyCheck("a manifest file"), "FILE");
+  Checked(app->add_option("--concurrency", *concurrency,
+                          "Range requests in flight (default 16); 1 streams one GET; none uses no "
+                          "worker processes"),
+          CountCheck(1, kMaxConcurrency, true), "N|none");
+  Checked(app->add_option("--workers", config->workers, "Worker processes (default: number of CPUs)"),
+          CountCheck(1, kMaxWorkers), "N");
+  Checked(app->add_option("--chunk-size", config->chunk_size, "Bytes per range request, 4K to 1G (default 8M)"),
+          SizeCheck(4 * kKiB, kGiB), "SIZE");
+  Checked(app->add_option("--cache-size", config->cache_size,
+                          "Hard limit of the shared-memory cache (default: what the window needs)"),
+          SizeCheck(1, PhysicalMemory()), "SIZE");
+  Checked(app->add_option("--checksum", config->checksum, "Expected checksum of the object"),
+          NotEmptyCheck("a checksum (md5: 32 hex digits)"), "VALUE");
+  Checked(app->add_option("--checksum-algorithm", config->checksum_algorithm,
+                          "md5 | sha256 | crc32c | gs_crc32c | s3_etag | null (default md5)"),
+          OneOfCheck({"md5", "sha256", "crc32c", "gs_crc32c", "s3_etag", "null"}), "ALGORITHM");
+  Checked(app->add_option("--s3-part-size", config->s3_part_size,
+                          "Part size of a multipart S3 upload, for s3_etag"),
+          SizeCheck(1, 5 * kGiB), "SIZE");
   app->add_flag("--continue-after-error", config->continue_after_error, "Go on with the other URLs after a failure");
-  app->add_option("--timeout", config->timeout_seconds, "Seconds a transfer may take, retries included (default 300)")
-      ->check(CLI::PositiveNumber);
+  Checked(app->add_option("--timeout", config->timeout_seconds,
+                          "Seconds a transfer may take, retries included (default 300)"),
+          SecondsCheck(kMaxSeconds), "SECONDS");
   app->add_flag("--progress,!--no-progress", config->progress, "Show a progress bar (default: on a terminal)");
   app->add_flag("-v,--verbose", *verbose, "More output (-vv: debug)");
   app->add_flag("-q,--quiet", *quiet, "Errors only");
+}
+
+// CLI11's message; for a flag given a value it cannot take (the only conversion left to fail:
+// every other value passed its check), also what a flag takes.
+std::string FailureMessage(const CLI::App* app, const CLI::Error& e) {
+  std::string message = CLI::FailureMessage::simple(app, e);
+  if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr && message.find('\n') != std::string::npos) {
+    message.insert(message.find('\n'), " (a flag takes no value, or one of true/false, yes/no, on/off, 1/0)");
+  }
+  return message;
+}
+
+// Parses, printing the message of a bad command line: nullopt to go on, else the exit status.
+std::optional<int> Parse(CLI::App& app, int argc, char** argv) {
+  app.failure_message(FailureMessage);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  return std::nullopt;
 }
 
 int FinishGet(GetConfig& config, const std::string& concurrency, int verbose, bool quiet) {
@@ -102,89 +139,115 @@ int RunGetm(int argc, char** argv) {
   int verbose = 0;
   bool quiet = false;
   std::string file;
-  app.add_option("url", config.url, "URL to download");
-  app.add_option("file", file, "Destination file or directory");
+  Checked(app.add_option("url", config.url, "URL to download"), NotEmptyCheck("a URL"), "URL");
+  Checked(app.add_option("file", file, "Destination file or directory"),
+          NotEmptyCheck("a file or directory"), "FILE");
   AddGetOptions(&app, &config, &concurrency, &verbose, &quiet);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
-  }
+  if (auto rc = Parse(app, argc, argv)) return *rc;
   if (!file.empty()) config.output = file;
   return FinishGet(config, concurrency, verbose, quiet);
 }
 
-std::optional<std::uint32_t> ParseMode(const std::string& text) {
-  char* end = nullptr;
-  unsigned long mode = std::strtoul(text.c_str(), &end, 8);
-  if (text.empty() || *end != '\0' || mode > 07777) return std::nullopt;
-  return static_cast<std::uint32_t>(mode);
-}
-
 struct MountArgs {
   mount::MountConfig config;
-  std::string concurrency = "16";
-  std::string file_mode = "0444", dir_mode = "0555";
   std::vector<std::string> options;
-  std::string verify_random = "off";
   int verbose = 0;
 };
 
-bool VerifyRandomBackground(const std::string& value);
+// One of mount's own value options: its flag, its -o key (for fstab; nullptr: none), the
+// check of its value (the same for both) and where a good value goes.
+struct MountValue {
+  const char* flag;
+  const char* key;
+  const char* type;
+  const char* help;
+  Check check;
+  void (*set)(const std::string& value, mount::MountConfig* c);
+};
+
+const std::vector<MountValue>& MountValues() {
+  using C = mount::MountConfig;
+  static const std::vector<MountValue> values = {
+      {"--concurrency", "concurrency", "N|none",
+       "Range requests in flight at most, 1 to 1024 (default 16; fewer while fewer move as much); "
+       "none: no worker processes (debugging)",
+       CountCheck(1, kMaxConcurrency, true),
+       [](const std::string& v, C* c) { c->fs.concurrency = ParseConcurrency(v); }},
+      {"--workers", "workers", "N", "Worker processes, 1 to 256 (default: number of CPUs)",
+       CountCheck(1, kMaxWorkers),
+       [](const std::string& v, C* c) { c->fs.workers = static_cast<int>(Number(v)); }},
+      {"--cache-size", "cache_size", "SIZE",
+       "Shared-memory block cache, at least 16 blocks (default 1G, less on small machines)",
+       SizeCheck(1, PhysicalMemory()),
+       [](const std::string& v, C* c) { c->fs.cache_size = Bytes(v); }},
+      {"--block-size", "block_size", "SIZE",
+       "Cache block, the smallest fetch: whole 4K pages, 4K to 64M (default 64K)",
+       PageMultipleCheck(4 * kKiB, 64 * kMiB),
+       [](const std::string& v, C* c) { c->fs.block_size = Bytes(v); }},
+      {"--max-readahead", "max_readahead", "SIZE",
+       "Largest read-ahead window per open file, 4K to 1G (default 64M)", SizeCheck(4 * kKiB, kGiB),
+       [](const std::string& v, C* c) { c->fs.max_readahead = Bytes(v); }},
+      {"--verify-random", "verify_random", "off|background",
+       "off (default): a file read at random stays 'partial' until all of it was read; "
+       "background: fetch the rest at low priority so its checksum is verified",
+       OneOfCheck({"off", "background"}),
+       [](const std::string& v, C* c) { c->fs.verify_random_background = v == "background"; }},
+      {"--timeout", "timeout", "SECONDS", "Seconds a read may wait before ETIMEDOUT (default 60)",
+       SecondsCheck(kMaxSeconds),
+       [](const std::string& v, C* c) { c->fs.timeout_seconds = ParseSeconds(v, kMaxSeconds).value_or(60); }},
+      {"--log-file", "log_file", "PATH", "Log here instead of syslog when detached",
+       NotEmptyCheck("a file to log to"), [](const std::string& v, C* c) { c->log_file = v; }},
+      {"--uid", nullptr, "UID", "Owner of the files, a number (default: you)", IdCheck(),
+       [](const std::string& v, C* c) { c->fs.uid = static_cast<std::uint32_t>(Number(v)); }},
+      {"--gid", nullptr, "GID", "Group of the files, a number (default: yours)", IdCheck(),
+       [](const std::string& v, C* c) { c->fs.gid = static_cast<std::uint32_t>(Number(v)); }},
+      {"--file-mode", nullptr, "MODE", "Permissions of files, octal (default 0444; no write bits)",
+       ModeCheck(), [](const std::string& v, C* c) { c->fs.file_mode = ParseMode(v).value_or(0444) & 0555; }},
+      {"--dir-mode", nullptr, "MODE", "Permissions of directories, octal (default 0555; no write bits)",
+       ModeCheck(), [](const std::string& v, C* c) { c->fs.dir_mode = ParseMode(v).value_or(0555) & 0555; }},
+  };
+  return values;
+}
 
 void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   auto& c = m->config;
   c.fs.uid = getuid();
   c.fs.gid = getgid();
-  cmd->add_option("manifest", c.manifest, "urls.txt (URL [PATH] [size=N] [md5=...]) or getm's JSON list")->required();
-  cmd->add_option("mountpoint", c.mountpoint, "An existing directory")->required();
+  Checked(cmd->add_option("manifest", c.manifest,
+                          "urls.txt (URL [PATH] [size=N] [md5=...]) or getm's JSON list")->required(),
+          NotEmptyCheck("a manifest file"), "MANIFEST");
+  Checked(cmd->add_option("mountpoint", c.mountpoint, "An existing directory")->required(),
+          NotEmptyCheck("a directory"), "MOUNTPOINT");
   cmd->add_flag("-f,--foreground", c.foreground, "Stay in the foreground, logging to stderr");
-  cmd->add_option("--concurrency", m->concurrency, "Range requests in flight at most (default 16; fewer while fewer move as much); none: no worker processes (debugging)");
-  cmd->add_option("--workers", c.fs.workers, "Worker processes (default: number of CPUs)")->check(CLI::Range(1, 256));
-  cmd->add_option("--cache-size", c.fs.cache_size, "Shared-memory block cache (default 1G, less on small machines)")->transform(SizeValidator());
-  cmd->add_option("--block-size", c.fs.block_size, "Cache block, the smallest fetch (default 64K)")->transform(SizeValidator())
-      ->check(CLI::Range(std::size_t{4096}, std::size_t{64} << 20));
-  cmd->add_option("--max-readahead", c.fs.max_readahead, "Largest read-ahead window per open file (default 64M)")->transform(SizeValidator());
-  cmd->add_option("--verify-random", m->verify_random,
-                  "off (default): a file read at random stays 'partial' until all of it was read; "
-                  "background: fetch the rest at low priority so its checksum is verified")
-      ->check(CLI::IsMember({"off", "background"}));
-  cmd->add_option("--timeout", c.fs.timeout_seconds, "Seconds a read may wait before ETIMEDOUT (default 60)")->check(CLI::PositiveNumber);
-  cmd->add_option("--log-file", c.log_file, "Log here instead of syslog when detached");
-  cmd->add_option("--uid", c.fs.uid, "Owner of the files (default: you)");
-  cmd->add_option("--gid", c.fs.gid, "Group of the files (default: yours)");
-  cmd->add_option("--file-mode", m->file_mode, "Permissions of files, octal (default 0444)");
-  cmd->add_option("--dir-mode", m->dir_mode, "Permissions of directories, octal (default 0555)");
-  cmd->add_option("-o", m->options, "FUSE mount options, e.g. -o allow_other (passed through)")->allow_extra_args(false);
+  for (const MountValue& v : MountValues()) {
+    auto set = v.set;
+    Checked(cmd->add_option_function<std::string>(
+                v.flag, [set, &c](const std::string& value) { set(value, &c); }, v.help),
+            v.check, v.type);
+  }
+  cmd->add_option("-o", m->options,
+                  "FUSE mount options, e.g. -o allow_other (passed through); getmfs's own as "
+                  "cache_size=, block_size=, max_readahead=, concurrency=, workers=, timeout=, "
+                  "log_file=, verify_random=")
+      ->allow_extra_args(false);
   cmd->add_flag("-v,--verbose", m->verbose, "More logging (-vv: debug, -vvv: FUSE debug)");
 }
 
-// --verify-random / -o verify_random=: off or background.
-bool VerifyRandomBackground(const std::string& value) {
-  if (value != "off" && value != "background") throw std::invalid_argument("verify_random takes off or background");
-  return value == "background";
-}
-
-// Applies one -o option: getmfs's own set the config, the rest go to libfuse. Throws on a
-// bad value.
-void ApplyMountOption(const std::string& opt, mount::MountConfig* c) {
+// Applies one -o option: getmfs's own set the config after the check their flag has, the
+// rest go to libfuse. "" or what is wrong.
+std::string ApplyMountOption(const std::string& opt, mount::MountConfig* c) {
   auto eq = opt.find('=');
   std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
-  auto size = [&](std::size_t* out) {
-    auto bytes = ParseSize(value);
-    if (!bytes) throw std::invalid_argument("-o " + opt + ": not a size");
-    *out = static_cast<std::size_t>(*bytes);
-  };
-  if (key == "cache_size") size(&c->fs.cache_size);
-  else if (key == "block_size") size(&c->fs.block_size);
-  else if (key == "max_readahead") size(&c->fs.max_readahead);
-  else if (key == "concurrency") c->fs.concurrency = ParseConcurrency(value);
-  else if (key == "workers") c->fs.workers = std::stoi(value);
-  else if (key == "timeout") c->fs.timeout_seconds = std::stod(value);
-  else if (key == "log_file") c->log_file = value;
-  else if (key == "verify_random") c->fs.verify_random_background = VerifyRandomBackground(value);
-  else c->fuse_options.push_back(opt);
+  for (const MountValue& v : MountValues()) {
+    if (v.key == nullptr || key != v.key) continue;
+    if (eq == std::string::npos) return "-o " + key + " needs a value: -o " + key + "=VALUE (as " + v.flag + ")";
+    std::string error = v.check(value);
+    if (!error.empty()) return "-o " + opt + ": " + error;
+    v.set(value, c);
+    return "";
+  }
+  c->fuse_options.push_back(opt);
+  return "";
 }
 
 // -o: mount(8)'s generic options are dropped, getmfs's own (for /etc/fstab lines such as
@@ -201,10 +264,9 @@ bool ApplyMountOptions(const std::vector<std::string>& lists, mount::MountConfig
       std::string opt = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       start = comma == std::string::npos ? list.size() + 1 : comma + 1;
       if (opt.empty() || kGeneric.count(opt)) continue;
-      try {
-        ApplyMountOption(opt, c);
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "getmfs mount: bad option -o %s\n", opt.c_str());
+      std::string error = ApplyMountOption(opt, c);
+      if (!error.empty()) {
+        std::fprintf(stderr, "getmfs mount: %s\n", error.c_str());
         return false;
       }
     }
@@ -212,18 +274,21 @@ bool ApplyMountOptions(const std::vector<std::string>& lists, mount::MountConfig
   return true;
 }
 
+// The cache must hold 16 blocks: said here, with exit status 2, before anything is mounted.
+bool CacheHoldsBlocks(const mount::MountConfig& c) {
+  std::size_t cache = c.fs.cache_size != 0 ? c.fs.cache_size : fetch::DefaultCacheSize();
+  if (cache / 16 >= c.fs.block_size) return true;
+  std::fprintf(stderr,
+               "getmfs mount: --cache-size (-o cache_size) %s must hold at least 16 blocks of "
+               "--block-size (-o block_size) %s: give at least %s, or a smaller --block-size\n",
+               FormatSize(cache).c_str(), FormatSize(c.fs.block_size).c_str(),
+               FormatSize(16 * std::uint64_t{c.fs.block_size}).c_str());
+  return false;
+}
+
 int FinishMount(MountArgs& m) {
   auto& c = m.config;
-  c.fs.concurrency = ParseConcurrency(m.concurrency);
-  auto file_mode = ParseMode(m.file_mode), dir_mode = ParseMode(m.dir_mode);
-  if (!file_mode || !dir_mode) {
-    std::fprintf(stderr, "getmfs mount: --file-mode and --dir-mode take octal permissions such as 0444\n");
-    return kExitUsage;
-  }
-  c.fs.file_mode = *file_mode & 0555;   // read-only, whatever was asked
-  c.fs.dir_mode = *dir_mode & 0555;
-  c.fs.verify_random_background = VerifyRandomBackground(m.verify_random);
-  if (!ApplyMountOptions(m.options, &c)) return kExitUsage;
+  if (!ApplyMountOptions(m.options, &c) || !CacheHoldsBlocks(c)) return kExitUsage;
   c.verbosity = 1 + m.verbose;
   SetLogLevel(m.verbose >= 2 ? LogLevel::kDebug : m.verbose == 1 ? LogLevel::kInfo : LogLevel::kWarning);
   return mount::RunMount(c);
@@ -240,8 +305,9 @@ struct GetArgs {
 
 CLI::App* AddGetCommand(CLI::App* app, GetArgs* g) {
   CLI::App* cmd = app->add_subcommand("get", "Download URLs with verification (same as getm)");
-  cmd->add_option("url", g->config.url, "URL to download");
-  cmd->add_option("file", g->file, "Destination file or directory (same as -O)");
+  Checked(cmd->add_option("url", g->config.url, "URL to download"), NotEmptyCheck("a URL"), "URL");
+  Checked(cmd->add_option("file", g->file, "Destination file or directory (same as -O)"),
+          NotEmptyCheck("a file or directory"), "FILE");
   AddGetOptions(cmd, &g->config, &g->concurrency, &g->verbose, &g->quiet);
   return cmd;
 }
@@ -271,17 +337,26 @@ struct ControlCommands {
   CLI::App* reload;
 };
 
+// The mountpoint of unmount, status and reload. It need not exist: a dead FUSE mount
+// (ENOTCONN) must still be unmountable.
+void AddMountpoint(CLI::App* cmd, ControlArgs* a) {
+  Checked(cmd->add_option("mountpoint", a->mountpoint)->required(), NotEmptyCheck("a mountpoint"),
+          "MOUNTPOINT");
+}
+
 ControlCommands AddControlCommands(CLI::App* app, ControlArgs* a) {
   ControlCommands cmds;
   cmds.unmount = app->add_subcommand("unmount", "Unmount a getmfs mount");
-  cmds.unmount->add_option("mountpoint", a->mountpoint)->required();
+  AddMountpoint(cmds.unmount, a);
   cmds.unmount->add_flag("--lazy", a->lazy, "Detach now even if files are open");
   cmds.status = app->add_subcommand("status", "Per-file state of a mount: size, checksum, verified, bytes, errors");
-  cmds.status->add_option("mountpoint", a->mountpoint)->required();
+  AddMountpoint(cmds.status, a);
   cmds.status->add_flag("--json", a->json, "Print the raw JSON");
   cmds.reload = app->add_subcommand("reload", "Re-read the manifest of a mount (fresh signed URLs); SIGHUP does the same");
-  cmds.reload->add_option("mountpoint", a->mountpoint)->required();
-  cmds.reload->add_option("--timeout", a->reload_timeout, "Seconds to wait for the daemon")->check(CLI::PositiveNumber);
+  AddMountpoint(cmds.reload, a);
+  Checked(cmds.reload->add_option("--timeout", a->reload_timeout,
+                                  "Seconds to wait for the daemon (default 60)"),
+          SecondsCheck(kMaxSeconds), "SECONDS");
   return cmds;
 }
 
@@ -295,18 +370,8 @@ std::vector<char*> WithImplicitMount(int argc, char** argv) {
   return args;
 }
 
-}  // namespace
-
-int Main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);
-  SetLogTag("getmfs");
-  std::string self = std::filesystem::path(argv[0]).filename().string();
-  if (self == "getm") {
-    SetLogTag("getm");
-    return RunGetm(argc, argv);
-  }
+int RunGetmfs(int argc, char** argv) {
   std::vector<char*> args = WithImplicitMount(argc, argv);
-
   CLI::App app{"getmfs: signed URLs as verified, read-only files", "getmfs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", GETMFS_VERSION);
@@ -317,19 +382,28 @@ int Main(int argc, char** argv) {
   AddMountOptions(mount_cmd, &mount_args);
   ControlArgs control_args;
   ControlCommands control = AddControlCommands(&app, &control_args);
-
-  try {
-    app.parse(static_cast<int>(args.size()), args.data());
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;
-  }
+  if (auto rc = Parse(app, static_cast<int>(args.size()), args.data())) return *rc;
   if (mount_cmd->parsed()) return FinishMount(mount_args);
   if (control.unmount->parsed()) return RunUnmount(control_args.mountpoint, control_args.lazy);
   if (control.status->parsed()) return RunStatus(control_args.mountpoint, control_args.json);
   if (control.reload->parsed()) return RunReload(control_args.mountpoint, control_args.reload_timeout);
   if (get_cmd->parsed()) return FinishGetCommand(get_args);
   return kExitUsage;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::string self = std::filesystem::path(argv[0]).filename().string();
+  SetLogTag(self == "getm" ? "getm" : "getmfs");
+  // Every value is checked before use; an exception that still escapes is reported, not an abort.
+  try {
+    return self == "getm" ? RunGetm(argc, argv) : RunGetmfs(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: internal error: %s\n", self.c_str(), e.what());
+    return 1;
+  }
 }
 
 }  // namespace getmfs::cli
