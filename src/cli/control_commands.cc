@@ -53,6 +53,19 @@ int NotAMount(const std::string& mountpoint) {
   return 1;
 }
 
+// "    signed URL expires 2026-12-01T10:00:00Z (in 42 min)" or "(EXPIRED 3 min ago)".
+void PrintExpiry(const nlohmann::json& f) {
+  if (f.value("expires", std::string()).empty() || !f.contains("expires_in_seconds") ||
+      !f["expires_in_seconds"].is_number()) {
+    return;
+  }
+  std::int64_t in = f["expires_in_seconds"].get<std::int64_t>();
+  std::int64_t minutes = (in < 0 ? -in : in) / 60;
+  std::string when = minutes > 0 ? std::to_string(minutes) + " min" : std::to_string(in < 0 ? -in : in) + " s";
+  std::printf("    signed URL expires %s (%s)\n", f["expires"].get<std::string>().c_str(),
+              in < 0 ? ("EXPIRED " + when + " ago").c_str() : ("in " + when).c_str());
+}
+
 }  // namespace
 
 int RunUnmount(const std::string& mountpoint, bool lazy) {
@@ -113,6 +126,7 @@ int RunStatus(const std::string& mountpoint, bool json) {
                 static_cast<unsigned long long>(f["errors"].get<std::uint64_t>()),
                 f["checksum"].get<std::string>().c_str());
     if (!f.value("ranges", true)) std::printf("    the server ignores byte ranges: read as one stream\n");
+    PrintExpiry(f);
     if (!f["last_error"].get<std::string>().empty()) {
       std::printf("    last error: %s\n", f["last_error"].get<std::string>().c_str());
     }

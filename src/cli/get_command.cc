@@ -253,6 +253,7 @@ Result<Sizing> SizeForConfig(const GetConfig& config, std::size_t item_count) {
   engine_options.concurrency = config.concurrency;
   engine_options.workers = config.workers;
   engine_options.request_budget_seconds = config.timeout_seconds;
+  engine_options.fetch.transfer.ca_bundle = config.ca_bundle;
   int concurrency = config.concurrency.value_or(1);
   bool streaming = concurrency <= 1;
   int parallel_files = streaming ? 1 : static_cast<int>(std::min<std::size_t>({item_count, static_cast<std::size_t>(concurrency), 8}));

@@ -25,6 +25,7 @@ struct GetConfig {
   std::size_t s3_part_size = 0;
   bool continue_after_error = false;
   double timeout_seconds = 300;
+  std::string ca_bundle;                // --ca-bundle ("": the system's CAs)
   int verbosity = 1;                    // 0 -q, 1 default, 2 -v, 3 -vv
   std::optional<bool> progress;         // default: when stderr is a terminal
 };

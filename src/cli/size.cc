@@ -3,9 +3,11 @@
 #include "cli/size.h"
 
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace getmfs::cli {
 namespace {
@@ -141,6 +143,16 @@ Check IdCheck() {
 
 Check NotEmptyCheck(const std::string& what) {
   return [what](std::string& text) -> std::string { return text.empty() ? "the value is empty: give " + what : ""; };
+}
+
+Check ReadableFileCheck(const std::string& what) {
+  return [what](std::string& text) -> std::string {
+    if (text.empty()) return "the value is empty: give " + what;
+    std::FILE* f = std::fopen(text.c_str(), "r");
+    if (f == nullptr) return "cannot read " + text + " (" + std::strerror(errno) + "): give " + what;
+    std::fclose(f);
+    return "";
+  };
 }
 
 Check OneOfCheck(const std::vector<std::string>& accepted) {

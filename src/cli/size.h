@@ -36,6 +36,8 @@ Check ModeCheck();
 // A user or group id: decimal, 0 to 4294967294 ((uid_t)-1 means "no change" to the kernel).
 Check IdCheck();
 Check NotEmptyCheck(const std::string& what);
+// A file that can be opened for reading (a CA bundle, a token file).
+Check ReadableFileCheck(const std::string& what);
 // One of the (lower-case) words, in any case; rewritten in lower case.
 Check OneOfCheck(const std::vector<std::string>& accepted);
 

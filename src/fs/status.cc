@@ -22,6 +22,13 @@ std::string ExpiresText(const fetch::RemoteObject& o) {
   return buf;
 }
 
+// Seconds until the URL expires (negative: expired); null when it does not say.
+nlohmann::json ExpiresIn(const fetch::RemoteObject& o) {
+  auto expiry = o.expiry();
+  if (!expiry) return nullptr;
+  return static_cast<std::int64_t>(*expiry) - static_cast<std::int64_t>(std::time(nullptr));
+}
+
 nlohmann::json FileJson(const std::string& path, const fetch::RemoteObject& o) {
   auto counters = o.counters();
   auto size = o.KnownSize();
@@ -29,8 +36,9 @@ nlohmann::json FileJson(const std::string& path, const fetch::RemoteObject& o) {
           {"size", size ? nlohmann::json(*size) : nlohmann::json(nullptr)},
           {"checksum", o.ChecksumDescription()},
           {"state", FileState(o)},
-          {"ranges", o.ranges()},
-          {"expires", ExpiresText(o)},   // false: read as one stream (the server ignores ranges)
+          {"ranges", o.ranges()},   // false: read as one stream (the server ignores ranges)
+          {"expires", ExpiresText(o)},
+          {"expires_in_seconds", ExpiresIn(o)},
           {"bytes_fetched", counters.bytes_fetched},   // traffic, refetches included
           {"bytes_present", o.bytes_present()},         // distinct bytes fetched while unverified
           {"requests", counters.requests},

@@ -3,7 +3,10 @@
 #include <getm/getm.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "support/origin.h"
 #include "support/process.h"
@@ -66,6 +69,32 @@ TEST_F(TlsTest, ACaBundleMakesItTrusted) {
     }
     EXPECT_EQ(got, ReadFile(dir_->Path("data/obj.bin")));
   }
+}
+
+// getmfs get on the command line: refused (a network error, exit 7) without --ca-bundle,
+// verified with it; a bundle that cannot be read is a bad command line (exit 2).
+TEST_F(TlsTest, GetTakesACaBundle) {
+  TempDir out("getmfs-tls-get-");
+  const std::vector<std::string> env = {std::string("GETMFS_WORKER=") + GETMFS_BINARY};
+  for (std::string concurrency : {"none", "1", "4"}) {
+    SCOPED_TRACE("concurrency " + concurrency);
+    std::vector<std::string> get = {GETMFS_BINARY, "get", Url(), "-O", out.Path("obj.bin"), "--timeout", "20",
+                                    "--concurrency", concurrency};
+    RunResult refused = RunProgram(get, env, 60);
+    EXPECT_EQ(refused.exit_code, 7) << refused.err;
+    EXPECT_NE(refused.err.find("certificate"), std::string::npos) << refused.err;
+    EXPECT_FALSE(std::filesystem::exists(out.Path("obj.bin")));
+    get.insert(get.end(), {"--ca-bundle", dir_->Path("cert.pem")});
+    RunResult trusted = RunProgram(get, env, 60);
+    EXPECT_EQ(trusted.exit_code, 0) << trusted.err;
+    EXPECT_EQ(ReadFile(out.Path("obj.bin")), ReadFile(dir_->Path("data/obj.bin")));
+    std::remove(out.Path("obj.bin").c_str());
+  }
+  RunResult missing = RunProgram({GETMFS_BINARY, "get", Url(), "-O", out.Path("obj.bin"), "--ca-bundle",
+                                  dir_->Path("no-such.pem")}, env, 60);
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_NE(missing.err.find("--ca-bundle"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("No such file"), std::string::npos) << missing.err;
 }
 
 }  // namespace
