@@ -33,6 +33,9 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import drs  # noqa: E402  (tests/origin/drs.py, next to this file)
+
 CONTROL_PREFIX = "/__control__/"
 READ_CHUNK = 1 << 20
 SENDFILE_CHUNK = 8 << 20
@@ -97,6 +100,7 @@ class _Digests:
         self.lock = threading.Lock()
         self.md5 = None        # bytes
         self.crc32c = None     # int
+        self.sha256 = None     # bytes
         self.parts = {}        # part size -> list of md5 digests (bytes)
 
 
@@ -105,7 +109,7 @@ class DigestCache:
         self._lock = threading.Lock()
         self._entries = {}
 
-    def get(self, fd, identity, size, xor, want_crc, part_size):
+    def get(self, fd, identity, size, xor, want_crc, part_size, want_sha256=False):
         with self._lock:
             entry = self._entries.get((identity, xor))
             if entry is None:
@@ -113,15 +117,17 @@ class DigestCache:
         with entry.lock:
             need_md5 = entry.md5 is None
             need_crc = want_crc and entry.crc32c is None
+            need_sha = want_sha256 and entry.sha256 is None
             need_parts = bool(part_size) and part_size not in entry.parts
-            if need_md5 or need_crc or need_parts:
-                self._compute(fd, size, xor, entry, need_md5, need_crc,
+            if need_md5 or need_crc or need_sha or need_parts:
+                self._compute(fd, size, xor, entry, need_md5, need_crc, need_sha,
                               part_size if need_parts else 0)
             return entry
 
     @staticmethod
-    def _compute(fd, size, xor, entry, need_md5, need_crc, part_size):
+    def _compute(fd, size, xor, entry, need_md5, need_crc, need_sha, part_size):
         md5 = hashlib.md5()
+        sha = hashlib.sha256()
         crc = 0xFFFFFFFF
         parts = []
         part_hash = hashlib.md5()
@@ -139,6 +145,8 @@ class DigestCache:
                 md5.update(data)
             if need_crc:
                 crc = crc32c_update(crc, data)
+            if need_sha:
+                sha.update(data)
             if part_size:
                 view = memoryview(data)
                 while view:
@@ -154,10 +162,20 @@ class DigestCache:
             entry.md5 = md5.digest()
         if need_crc:
             entry.crc32c = crc ^ 0xFFFFFFFF
+        if need_sha:
+            entry.sha256 = sha.digest()
         if part_size:
             if part_left != part_size or not parts:
                 parts.append(part_hash.digest())
             entry.parts[part_size] = parts
+
+
+def s3_etag_hex(digests, part_size):
+    """The unquoted S3 ETag: MD5 hex, or "<md5 of the part MD5s>-N" (part_size > 0)."""
+    if not part_size:
+        return digests.md5.hex()
+    parts = digests.parts[part_size]
+    return f"{hashlib.md5(b''.join(parts)).hexdigest()}-{len(parts)}"
 
 
 # ---------------------------------------------------------------------------
@@ -167,7 +185,7 @@ EMULATIONS = ("plain", "s3", "gcs")
 CONFIG_KEYS = {
     "path", "emulate", "s3_part_size", "require_signature", "content_md5",
     "content_disposition", "content_disposition_raw", "etag", "goog_hash_split",
-    "faults",
+    "require_headers", "faults",
 }
 COMMON_FAULT_KEYS = {"type", "times", "after", "from_offset", "method"}
 FAULT_KEYS = {
@@ -230,6 +248,7 @@ def validate_config(raw):
         "content_disposition_raw": raw.get("content_disposition_raw"),
         "etag": raw.get("etag", True),
         "goog_hash_split": bool(raw.get("goog_hash_split", False)),
+        "require_headers": raw.get("require_headers", {}),
         "faults": [],
     }
     if cfg["emulate"] not in EMULATIONS:
@@ -240,12 +259,21 @@ def validate_config(raw):
             raise ConfigError(f"{key} must be a string")
     if not isinstance(cfg["etag"], (bool, str)):
         raise ConfigError("etag must be true, false or a string")
+    check_header_map(cfg["require_headers"], "require_headers")
     faults = raw.get("faults", [])
     if not isinstance(faults, list):
         raise ConfigError("faults must be a list")
     for i, fault in enumerate(faults):
         cfg["faults"].append(validate_fault(fault, i))
     return cfg
+
+
+def check_header_map(value, name):
+    """A {header name: value} object of non-empty names and string values."""
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()):
+        raise ConfigError(f"{name} must be an object of header name -> string value")
+    return value
 
 
 def validate_fault(raw, index):
@@ -341,6 +369,7 @@ class State:
         self.connections = 0
         self.total_requests = 0
         self.next_conn_id = 0
+        self.drs = drs.Registry()
 
     def new_connection(self):
         with self.lock:
@@ -354,10 +383,18 @@ class State:
             self.stats.clear()
             self.connections = 0
             self.total_requests = 0
+        self.drs.reset()
 
     def set_config(self, cfg):
         with self.lock:
             self.configs[cfg["path"]] = cfg
+
+    def set_require_headers(self, path, headers):
+        """Sets one config key of a path, keeping the rest (and its fault counters)."""
+        with self.lock:
+            cfg = dict(self.configs.get(path) or validate_config({"path": path}))
+            cfg["require_headers"] = dict(headers)
+            self.configs[path] = cfg
 
     def config_for(self, path):
         with self.lock:
@@ -564,7 +601,7 @@ class TokenBucket:
 _QUERY_RE = re.compile(r"\?[^\s'\"]*")
 
 
-class OriginHandler(BaseHTTPRequestHandler):
+class OriginHandler(drs.HandlerMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT_SECONDS
     error_content_type = "text/plain; charset=utf-8"
@@ -680,6 +717,8 @@ class OriginHandler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         if split.path.startswith(CONTROL_PREFIX):
             self._control(split)
+        elif split.path.startswith(drs.PREFIX):
+            self._drs(split)
         elif self.command == "POST":
             self._read_body()
             self._simple(405, "method not allowed\n", headers=[("Allow", "GET, HEAD")])
@@ -726,6 +765,10 @@ class OriginHandler(BaseHTTPRequestHandler):
             self._json(200, self.state.stats_json(arg("path")))
         elif name == "sign" and self.command == "GET":
             self._sign(arg)
+        elif name == "drs" and self.command == "POST":
+            self._configure_drs(body)
+        elif name == "drs_stats" and self.command == "GET":
+            self._json(200, self.state.drs.stats_json())
         else:
             self._json(404, {"ok": False, "error": f"unknown control endpoint {name}"})
 
@@ -756,9 +799,7 @@ class OriginHandler(BaseHTTPRequestHandler):
         if not path or not path.startswith("/"):
             self._json(400, {"ok": False, "error": "path must start with /"})
             return
-        emulate = arg("emulate") or self.state.config_for(path)["emulate"]
-        if emulate not in ("s3", "gcs"):
-            emulate = "s3"
+        emulate = self.signing_style(path, arg("emulate"))
         try:
             expires = int(arg("expires", "3600"))
         except ValueError:
@@ -768,11 +809,55 @@ class OriginHandler(BaseHTTPRequestHandler):
         if parse_amz_date(date) is None:
             self._json(400, {"ok": False, "error": "date must look like 20240101T000000Z"})
             return
+        self._json(200, {"url": self.signed_url(path, emulate, expires, date),
+                         "emulate": emulate, "date": date, "expires": expires})
+
+    def base_url(self):
+        host, port = self.server.server_address[:2]
+        return f"{'https' if self.server.tls else 'http'}://{host}:{port}"
+
+    def plain_url(self, path):
+        return self.base_url() + quote(path, safe="/-_.~")
+
+    def signing_style(self, path, emulate=None):
+        """s3 or gcs: emulate if given, else the path's emulation (s3 when plain)."""
+        emulate = emulate or self.state.config_for(path)["emulate"]
+        return emulate if emulate in ("s3", "gcs") else "s3"
+
+    def signed_url(self, path, emulate=None, expires=3600, date=None):
+        """A presigned URL for path; emulate None: the path's (s3 when plain)."""
+        emulate = self.signing_style(path, emulate)
+        date = date or time.strftime(DATE_FORMAT, time.gmtime())
         wire_path = quote(path, safe="/-_.~")
         query = signed_query(self.state.secret, emulate, wire_path, date, expires)
-        host, port = self.server.server_address[:2]
-        self._json(200, {"url": f"http://{host}:{port}{wire_path}?{query}",
-                         "emulate": emulate, "date": date, "expires": expires})
+        return f"{self.plain_url(path)}?{query}"
+
+    def file_facts(self, path, kinds):
+        """(size, mtime, {kind: value}) of the file at URL path, or None when missing.
+
+        kinds: a subset of drs.CHECKSUM_TYPES ("md5", "sha-256", "crc32c", "etag").
+        """
+        fs_path = self._resolve(path)
+        if fs_path is None:
+            return None
+        try:
+            fd = os.open(fs_path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if st.st_mode & 0o170000 != 0o100000:
+                return None
+            part_size = self.state.config_for(path)["s3_part_size"] if "etag" in kinds else 0
+            identity = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+            d = self.server.digests.get(fd, identity, st.st_size, 0, "crc32c" in kinds,
+                                        part_size, want_sha256="sha-256" in kinds)
+        finally:
+            os.close(fd)
+        values = {"md5": lambda: d.md5.hex(), "sha-256": lambda: d.sha256.hex(),
+                  "crc32c": lambda: f"{d.crc32c:08x}",
+                  "etag": lambda: s3_etag_hex(d, part_size)}
+        return st.st_size, st.st_mtime, {k: values[k]() for k in kinds}
 
     # -- objects ----------------------------------------------------------
 
@@ -836,6 +921,8 @@ class OriginHandler(BaseHTTPRequestHandler):
                 return
             if not self._check_signature(cfg, split, head):
                 return
+            if not self._check_required_headers(cfg, head):
+                return
             if fd < 0 or "vanish" in fired:
                 self._not_found(emulate, path, head)
                 return
@@ -887,6 +974,15 @@ class OriginHandler(BaseHTTPRequestHandler):
                             f"<Key>{path.lstrip('/')}</Key>")
         else:
             self._simple(404, "not found\n", head=head)
+
+    def _check_required_headers(self, cfg, head):
+        """require_headers: each header must be present with exactly that value."""
+        for name, value in cfg["require_headers"].items():
+            if (self.headers.get(name) or "").strip() != value:
+                self._xml_error(403, "AccessDenied", "missing access header", head,
+                                f"<Header>{name}</Header>")
+                return False
+        return True
 
     def _check_signature(self, cfg, split, head):
         """Returns True when the request may proceed; otherwise has responded."""
@@ -982,11 +1078,8 @@ class OriginHandler(BaseHTTPRequestHandler):
             etag = cfg["etag"] if cfg["etag"].startswith(('"', 'W/"')) else f'"{cfg["etag"]}"'
             if change:
                 etag = etag[:-1] + '-changed"'
-        elif part_size:
-            parts = digests.parts[part_size]
-            etag = f'"{hashlib.md5(b"".join(parts)).hexdigest()}-{len(parts)}"'
         else:
-            etag = f'"{digests.md5.hex()}"'
+            etag = f'"{s3_etag_hex(digests, part_size)}"'
 
         if if_match is not None:
             wanted = [t.strip() for t in if_match.split(",")]
