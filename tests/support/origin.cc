@@ -110,6 +110,16 @@ std::string Origin::Presign(const std::string& path, int expires_seconds,
   return Control("GET", query).at("url").get<std::string>();
 }
 
+nlohmann::json Origin::ConfigureDrs(const nlohmann::json& config) {
+  return Control("POST", "drs", config.dump());
+}
+
+nlohmann::json Origin::DrsStats() { return Control("GET", "drs_stats"); }
+
+std::string Origin::DrsUri(const std::string& id) const {
+  return "drs://127.0.0.1:" + std::to_string(port_) + "/" + id;
+}
+
 std::string Origin::ServerLog() const { return process_ ? process_->Stderr() : ""; }
 
 }  // namespace getmfs::testing

@@ -51,6 +51,15 @@ class Origin {
   std::string Presign(const std::string& path, int expires_seconds,
                       const std::string& emulate = "s3", const std::string& date = "");
 
+  // POST /__control__/drs: configures GA4GH DRS objects (one object, or an array;
+  // tests/origin/README.md, "DRS"). Returns {"ok": true, "ids": [...]}; throws
+  // std::runtime_error with the server's message when it rejects the config.
+  nlohmann::json ConfigureDrs(const nlohmann::json& config);
+  // GET /__control__/drs_stats: {"objects": {id: {"lookups", "access", "unauthorized"}}}.
+  nlohmann::json DrsStats();
+  // "drs://127.0.0.1:PORT/" + id (the id as given, not percent-encoded).
+  std::string DrsUri(const std::string& id) const;
+
   // What the server wrote to stderr so far (with -v: one line per request).
   std::string ServerLog() const;
 
