@@ -174,7 +174,7 @@ class HandlerMixin:
 
     def _drs_error(self, code, msg, headers=()):
         body = json.dumps({"msg": msg, "status_code": code}) + "\n"
-        self._simple(code, body, "application/json", headers)
+        self._simple(code, body, "application/json", headers, head=self.command == "HEAD")
 
     def _drs(self, split):
         if self.command == "POST":
