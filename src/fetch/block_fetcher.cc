@@ -71,7 +71,9 @@ BlockFetcher::Hooks BlockFetcher::hooks() const {
 
 worker::JobSpec BlockFetcher::SpecFor(const RemoteObject& object, std::uint64_t first, const std::vector<int>& slots) {
   worker::JobSpec spec;
-  spec.url = object.url().full();
+  http::SignedUrl url = object.url();
+  spec.url = url.full();
+  spec.headers = url.headers();
   spec.offset = first * object.block_size();
   for (std::size_t i = 0; i < slots.size(); ++i) {
     std::uint64_t length = object.BlockLength(first + i);

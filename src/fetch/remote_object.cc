@@ -62,6 +62,11 @@ std::int64_t RemoteObject::url_lifetime() const {
   return expiry_ ? std::max<std::int64_t>(0, *expiry_ - url_since_) : 0;
 }
 
+bool RemoteObject::DescribedByManifest() const {
+  std::scoped_lock lock(mu_);
+  return manifest_size_.has_value() && expected_from_manifest_;
+}
+
 bool RemoteObject::SameManifestData(const RemoteObject& other) const {
   std::scoped_lock lock(mu_, other.mu_);
   if (manifest_size_ != other.manifest_size_ || expected_from_manifest_ != other.expected_from_manifest_) return false;

@@ -50,6 +50,8 @@ class RemoteObject {
   // this object got it.
   std::optional<std::int64_t> expiry() const;
   std::int64_t url_lifetime() const;
+  // True when the manifest gave both the size and the checksum.
+  bool DescribedByManifest() const;
   // True when the manifest says the same of both (size and checksum, or neither).
   bool SameManifestData(const RemoteObject& other) const;
   // A new URL for an object never read: forget the old probe (it is probed again on use).

@@ -12,12 +12,13 @@ ReloadPlan PlanReload(const InodeTable& current, const InodeTable& fresh) {
     const fetch::ObjectPtr& old = before->object;
     if (!old->SameManifestData(*node->object)) {
       plan.changed.insert(path);   // the manifest describes another object (size, checksum)
-    } else if (old->url().full() == node->object->url().full()) {
+    } else if (old->url() == node->object->url()) {
       plan.keep[path] = old;
-    } else if (old->cache_id() != 0) {
-      plan.confirm[path] = old;
+    } else if (old->cache_id() != 0 && !old->DescribedByManifest()) {
+      plan.confirm[path] = old;   // a probe tells whether the new URL names the same object
     } else {
-      // Never read: nothing cached. Open handles keep working with the new URL.
+      // Never read (nothing cached), or the manifest gives size and checksum (a DRS object, a
+      // refresh): open handles keep working with the new URL; verification still checks it.
       plan.rebind[path] = old;
     }
   }

@@ -27,7 +27,7 @@ struct Invalidation {
 
 struct ReloadPlan {
   std::map<std::string, fetch::ObjectPtr> keep;      // same URL: the old object stays
-  std::map<std::string, fetch::ObjectPtr> rebind;    // never read, same manifest data: new URL
+  std::map<std::string, fetch::ObjectPtr> rebind;    // never read, or size and checksum given: new URL
   std::map<std::string, fetch::ObjectPtr> confirm;   // read already, new URL: probe it
   std::set<std::string> changed;                     // another size or checksum in the manifest
 };

@@ -25,4 +25,12 @@ void ApplyCommonOptions(CURL* easy, const TransferOptions& options) {
   if (!options.ca_bundle.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_bundle.c_str());
 }
 
+CurlSlist HeaderList(const std::vector<std::string>& url_headers, const std::vector<std::string>& extra) {
+  curl_slist* list = nullptr;
+  for (const auto* headers : {&url_headers, &extra}) {
+    for (const std::string& header : *headers) list = curl_slist_append(list, header.c_str());
+  }
+  return CurlSlist(list);
+}
+
 }  // namespace getmfs::http

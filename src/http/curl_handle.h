@@ -4,9 +4,9 @@
 
 #include <curl/curl.h>
 
-#include <string>
-
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "util/unique_fd.h"
 
@@ -29,6 +29,10 @@ void EnsureCurlInitialized();
 // NOSIGNAL, timeouts, redirects (at most 5, http and https only), user agent, TCP
 // keep-alive; TLS peer and host verification stay on (libcurl's defaults, never turned off).
 void ApplyCommonOptions(CURL* easy, const TransferOptions& options);
+
+// A request's header list: the URL's own headers (SignedUrl::headers) and then extra ones;
+// null when there are none.
+CurlSlist HeaderList(const std::vector<std::string>& url_headers, const std::vector<std::string>& extra = {});
 
 }  // namespace getmfs::http
 

@@ -109,6 +109,8 @@ Result<ObjectMeta> Probe(const SignedUrl& url, const ProbeOptions& options) {
     curl_easy_reset(easy.get());
     ApplyCommonOptions(easy.get(), options.transfer);
     curl_easy_setopt(easy.get(), CURLOPT_URL, url.full().c_str());
+    CurlSlist request_headers = HeaderList(url.headers());
+    curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, request_headers.get());
     if (ask_range) curl_easy_setopt(easy.get(), CURLOPT_RANGE, "0-0");
     // A small receive window: what a server that ignores the range pushes before we hang up
     // stays small.

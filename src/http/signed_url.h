@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace getmfs::http {
 
@@ -29,18 +30,25 @@ bool IsHttpUrl(const std::string& url);
 // (ISO 8601, with sig=).
 std::optional<std::int64_t> SignatureExpiry(const std::string& url);
 
-// A URL held with its redacted form precomputed; prints redacted.
+// A URL held with its redacted form precomputed; prints redacted. It may carry request
+// headers that go with every request for it ("Name: value", e.g. from a DRS access method):
+// credentials too, never printed.
 class SignedUrl {
  public:
   SignedUrl() = default;
-  explicit SignedUrl(std::string url) : url_(std::move(url)), redacted_(RedactUrl(url_)) {}
+  explicit SignedUrl(std::string url, std::vector<std::string> headers = {})
+      : url_(std::move(url)), redacted_(RedactUrl(url_)), headers_(std::move(headers)) {}
   const std::string& full() const { return url_; }          // for libcurl only
   const std::string& redacted() const { return redacted_; }
+  const std::vector<std::string>& headers() const { return headers_; }   // for libcurl only
   bool empty() const { return url_.empty(); }
+  // The same request: URL and headers.
+  bool operator==(const SignedUrl& other) const { return url_ == other.url_ && headers_ == other.headers_; }
 
  private:
   std::string url_;
   std::string redacted_;
+  std::vector<std::string> headers_;
 };
 
 inline std::ostream& operator<<(std::ostream& os, const SignedUrl& url) { return os << url.redacted(); }

@@ -247,7 +247,7 @@ class FetchLoop::Impl {
     }
     Populate(spec.targets);
     auto t = std::make_unique<Transfer>();
-    t->url = http::SignedUrl(spec.url);
+    t->url = http::SignedUrl(spec.url, spec.headers);
     t->loop = this;
     for (const auto& target : spec.targets) t->credited_bytes += target.length;
     if (spec.budget_ms > 0) t->deadline = Clock::now() + std::chrono::milliseconds(spec.budget_ms);
@@ -304,11 +304,9 @@ class FetchLoop::Impl {
     std::string range = std::to_string(t->attempt_start) + "-" + std::to_string(t->attempt_end);
     curl_easy_setopt(easy, CURLOPT_URL, t->spec.url.c_str());
     curl_easy_setopt(easy, CURLOPT_RANGE, range.c_str());
-    t->request_headers.reset();
-    if (!t->spec.if_match.empty()) {
-      std::string header = "If-Match: " + t->spec.if_match;
-      t->request_headers.reset(curl_slist_append(nullptr, header.c_str()));
-    }
+    std::vector<std::string> if_match;
+    if (!t->spec.if_match.empty()) if_match.push_back("If-Match: " + t->spec.if_match);
+    t->request_headers = http::HeaderList(t->spec.headers, if_match);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->request_headers.get());
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);

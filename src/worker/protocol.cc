@@ -20,17 +20,20 @@ std::vector<BlockTarget> TargetsFromJson(const nlohmann::json& j) {
 }
 
 nlohmann::json ToJson(const JobSpec& s) {
-  return {{"t", "job"},         {"id", s.id},
-          {"url", s.url},       {"offset", s.offset},
-          {"length", s.length}, {"size", s.object_size},
-          {"if_match", s.if_match}, {"first", s.first_index},
-          {"targets", TargetsToJson(s.targets)}, {"budget_ms", s.budget_ms}};
+  nlohmann::json j = {{"t", "job"},         {"id", s.id},
+                      {"url", s.url},       {"offset", s.offset},
+                      {"length", s.length}, {"size", s.object_size},
+                      {"if_match", s.if_match}, {"first", s.first_index},
+                      {"targets", TargetsToJson(s.targets)}, {"budget_ms", s.budget_ms}};
+  if (!s.headers.empty()) j["headers"] = s.headers;
+  return j;
 }
 
 JobSpec JobFromJson(const nlohmann::json& j) {
   JobSpec s;
   s.id = j.at("id").get<std::uint64_t>();
   s.url = j.at("url").get<std::string>();
+  if (j.contains("headers")) s.headers = j.at("headers").get<std::vector<std::string>>();
   s.offset = j.at("offset").get<std::uint64_t>();
   s.length = j.at("length").get<std::uint64_t>();
   s.object_size = j.at("size").get<std::uint64_t>();

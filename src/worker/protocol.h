@@ -1,7 +1,7 @@
 // What the supervisor and a fetch loop (a worker process, or a thread in the calling process
 // in the no-worker mode) say to each other, one JSON object per SOCK_SEQPACKET message.
 //
-//   supervisor -> loop:  job     {id, url, offset, length, size, if_match, first, targets, budget_ms}
+//   supervisor -> loop:  job     {id, url, headers, offset, length, size, if_match, first, targets, budget_ms}
 //                        credit  {id, targets}      more cache slots for a streaming job
 //                        cancel  {id}
 //   loop -> supervisor:  blocks  {b: [[id, index, crc], ...]}  blocks complete in their targets
@@ -33,6 +33,7 @@ struct BlockTarget {
 struct JobSpec {
   std::uint64_t id = 0;
   std::string url;
+  std::vector<std::string> headers;  // the URL's request headers (SignedUrl::headers)
   std::uint64_t offset = 0;          // object offset of targets[0]
   std::uint64_t length = 0;          // bytes of the whole job (all targets, credited or not)
   std::uint64_t object_size = 0;     // for Content-Range checks

@@ -96,7 +96,11 @@ const std::vector<PlanCase> kPlans = {
     {"AChecksumDroppedIsAnotherObject", kFull, "2", "size=11", false, Outcome::kChanged},
     {"ASizeAddedIsAnotherObject", "", "2", "size=11", false, Outcome::kChanged},
     {"ASizeDroppedIsAnotherObject", kFull, "2", std::string("md5=") + kMd5, false, Outcome::kChanged},
-    {"ANewUrlForAnObjectAlreadyReadIsConfirmed", kFull, "2", kFull, true, Outcome::kConfirm},
+    // Read already: a probe confirms that the new URL names the object of the cached blocks,
+    // unless the manifest gives size and checksum (a DRS object, a refresh), which verification
+    // checks anyway: no probe per file and refresh.
+    {"ANewUrlForAnObjectAlreadyReadIsConfirmed", "size=11", "2", "size=11", true, Outcome::kConfirm},
+    {"ANewUrlForAnObjectAlreadyReadWithSizeAndChecksumRebinds", kFull, "2", kFull, true, Outcome::kRebind},
     // Read already, but the manifest now describes another object: no probe can make it the
     // same (an object with size and checksum in the manifest has no ETag to compare).
     {"ANewChecksumForAnObjectAlreadyReadIsAnotherObject", kFull, "2", std::string("size=11 md5=") + kOtherMd5, true,
@@ -136,12 +140,12 @@ INSTANTIATE_TEST_SUITE_P(Reload, ReloadPlanCase, ::testing::ValuesIn(kPlans),
 
 TEST(ReloadPlan, OnlyFilesTheMountHadArePlanned) {
   InodeTable current = MustBuild(Line("keep", "1") + Line("gone", "1") + Line("d/rebind", "1") +
-                                 Line("confirm", "1", kFull) + Line("changed", "1", "size=1") +
+                                 Line("confirm", "1", "size=11") + Line("changed", "1", "size=1") +
                                  Line("file_to_dir", "1") + Line("dir_to_file/x", "1"));
   MarkRead(current, "confirm", 3);
   // Lines in another order (the manifest data does not include the line), gone removed,
   // new added, file_to_dir now a directory, dir_to_file now a file.
-  InodeTable fresh = MustBuild(Line("new", "1") + Line("confirm", "2", kFull) + Line("changed", "2", "size=2") +
+  InodeTable fresh = MustBuild(Line("new", "1") + Line("confirm", "2", "size=11") + Line("changed", "2", "size=2") +
                                    Line("d/rebind", "2") + Line("keep", "1") + Line("file_to_dir/y", "1") +
                                    Line("dir_to_file", "1"),
                                &current);
