@@ -19,6 +19,7 @@
 #include <memory>
 #include <thread>
 
+#include "drs/drs_manifest.h"
 #include "fuse_adapter.h"
 #include "guard.h"
 #include "util/log.h"
@@ -149,7 +150,7 @@ class Reloader {
 
   // Serves the manifest as it is now, or keeps the mount unchanged and records why.
   void Reload() {
-    auto manifest = manifest::ParseManifestFile(config_.manifest);
+    auto manifest = drs::LoadManifestFile(config_.manifest, config_.drs);
     std::vector<fs::Invalidation> invalidations;
     Status reloaded = manifest ? filesystem_->Reload(*manifest, &invalidations) : Status(manifest.error());
     if (!reloaded) {
@@ -304,13 +305,15 @@ bool MountpointUsable(const std::string& mountpoint) {
 // Parses the manifest, checks that the mountpoint is a directory and creates the file
 // system; nullptr, after printing why, if one of them fails.
 std::unique_ptr<fs::FileSystem> CreateFileSystem(const MountConfig& config) {
-  auto manifest = manifest::ParseManifestFile(config.manifest);
+  if (!MountpointUsable(config.mountpoint)) return nullptr;
+  auto manifest = drs::LoadManifestFile(config.manifest, config.drs);
   if (!manifest) {
     std::fprintf(stderr, "getmfs mount: %s\n", manifest.error().message.c_str());
     return nullptr;
   }
-  if (!MountpointUsable(config.mountpoint)) return nullptr;
-  auto filesystem = fs::FileSystem::Create(*manifest, config.fs);
+  fs::MountOptions options = config.fs;
+  options.refresh.source = fs::ManifestSource(options.refresh, config.manifest, config.drs, drs::HasDrsEntries(*manifest));
+  auto filesystem = fs::FileSystem::Create(*manifest, options);
   if (!filesystem) {
     std::fprintf(stderr, "getmfs mount: %s\n", filesystem.error().message.c_str());
     return nullptr;

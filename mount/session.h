@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "drs/drs_client.h"
 #include "fs/file_system.h"
 
 namespace getmfs::mount {
@@ -14,6 +15,8 @@ struct MountConfig {
   std::string manifest;
   std::string mountpoint;
   fs::MountOptions fs;
+  drs::DrsOptions drs;                      // --drs-server, the token: for drs:// entries
+  std::string drs_token_file;               // --drs-token-file (read into drs.token)
   bool foreground = false;
   std::vector<std::string> fuse_options;   // -o values, passed through to libfuse
   std::string log_file;

@@ -61,6 +61,18 @@ void AddGetOptions(CLI::App* app, GetConfig* config, std::string* concurrency, i
   Checked(app->add_option("--ca-bundle", config->ca_bundle,
                           "CA certificates to trust instead of the system's (private origins)"),
           ReadableFileCheck("a readable PEM file of CA certificates"), "PEM");
+  Checked(app->add_option("--drs-server", config->drs_server,
+                          "Resolve drs:// URIs at URL/ga4gh/drs/v1/... instead of https://HOST"),
+          HttpUrlCheck("the DRS server's base URL"), "URL");
+  Checked(app->add_option("--drs-token-file", config->drs_token_file,
+                          "Bearer token for DRS lookups (default: $GETMFS_DRS_TOKEN)"),
+          ReadableFileCheck("a readable token file"), "FILE");
+  Checked(app->add_option("--refresh-command", config->refresh_command,
+                          "With --manifest: shell command printing a fresh manifest, run when a URL expires"),
+          NotEmptyCheck("a command"), "CMD");
+  Checked(app->add_option("--refresh-timeout", config->refresh_timeout_seconds,
+                          "Seconds the refresh command may take (default 60)"),
+          SecondsCheck(kMaxSeconds), "SECONDS");
   app->add_flag("--continue-after-error", config->continue_after_error, "Go on with the other URLs after a failure");
   Checked(app->add_option("--timeout", config->timeout_seconds,
                           "Seconds a transfer may take, retries included (default 300)"),
@@ -97,7 +109,12 @@ int FinishGet(GetConfig& config, const std::string& concurrency, int verbose, bo
   config.verbosity = quiet ? 0 : 1 + verbose;
   SetVerbosity(config.verbosity);
   if (config.url.empty() == config.manifest.empty()) {
-    std::fprintf(stderr, "getmfs get: give one URL or --manifest FILE (see getmfs get --help)\n");
+    std::fprintf(stderr, config.url.empty() ? "getmfs get: give one URL or --manifest FILE (a URL may be a drs:// URI; see getmfs get --help)\n"
+                                            : "getmfs get: give either a URL or --manifest FILE, not both\n");
+    return kExitUsage;
+  }
+  if (!config.refresh_command.empty() && config.manifest.empty()) {
+    std::fprintf(stderr, "getmfs get: --refresh-command needs --manifest (its manifest's paths name the files)\n");
     return kExitUsage;
   }
   return RunGet(config);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli/destination.h"
+#include "cli/get_items.h"
 #include "cli/progress.h"
 #include "cli/size.h"
 #include "cli/temp_file.h"
@@ -30,19 +31,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-struct Item {
-  std::string url;
-  http::SignedUrl signed_url;
-  std::string relative;                  // path under the output directory, or ""
-  std::string destination;               // final path, once known
-  std::optional<integrity::Expected> user_checksum;
-  std::optional<std::uint64_t> manifest_size;
-  std::string label;                     // for messages: the path, or the manifest location
-  http::ObjectMeta meta;
-  std::optional<Error> error;
-  bool done = false;
-};
-
 // An in-place destination already holds what was written before a failure: says that those
 // bytes are not verified.
 Error NotVerified(Error error, const Destination& destination) {
@@ -55,8 +43,9 @@ Error NotVerified(Error error, const Destination& destination) {
 
 class Downloader {
  public:
-  Downloader(const GetConfig& config, std::shared_ptr<fetch::Engine> engine, Progress* progress, int window)
-      : config_(config), engine_(std::move(engine)), progress_(progress), window_(window) {}
+  Downloader(const GetConfig& config, std::shared_ptr<fetch::Engine> engine, Progress* progress, int window,
+             UrlRenewer* renewer)
+      : config_(config), engine_(std::move(engine)), progress_(progress), window_(window), renewer_(renewer) {}
 
   Status Download(Item& item) {
     integrity::Expected expected = item.user_checksum ? *item.user_checksum : item.meta.checksum;
@@ -109,6 +98,7 @@ class Downloader {
       options.block_size = static_cast<std::size_t>(std::clamp<std::uint64_t>(share, 1 << 20, config_.chunk_size));
     }
     options.read_timeout_seconds = config_.timeout_seconds;
+    if (renewer_->enabled(item)) options.fresh_url = [this, &item] { return renewer_->FreshUrl(item); };
     return options;
   }
 
@@ -116,82 +106,8 @@ class Downloader {
   std::shared_ptr<fetch::Engine> engine_;
   Progress* progress_;
   int window_;
+  UrlRenewer* renewer_;
 };
-
-bool IsDirectoryTarget(const std::string& output) {
-  if (output.empty()) return true;
-  if (IsStandardOutput(output)) return false;
-  if (output.back() == '/') return true;
-  std::error_code ec;
-  return stdfs::is_directory(output, ec);
-}
-
-Result<std::vector<Item>> BuildItems(const GetConfig& config) {
-  std::vector<Item> items;
-  if (!config.manifest.empty()) {
-    if (IsStandardOutput(config.output)) {
-      return Error{ErrorKind::kBadInput, "with --manifest, the destination cannot be standard output (-): several files "
-                                         "cannot go to one stream; give a directory (-O ./- for a directory named -)"};
-    }
-    auto manifest = manifest::ParseManifestFile(config.manifest);
-    if (!manifest) return manifest.error();
-    std::error_code ec;
-    if (!config.output.empty() && stdfs::exists(config.output, ec) && !stdfs::is_directory(config.output, ec)) {
-      return Error{ErrorKind::kBadInput, "with --manifest, -O must name a directory (" + config.output + " is a file)"};
-    }
-    for (const auto& entry : manifest->entries) {
-      Item item;
-      item.url = entry.url;
-      item.signed_url = http::SignedUrl(entry.url);
-      item.relative = entry.path;
-      item.label = entry.path.empty() ? manifest::EntryLocation(entry) : entry.path;
-      if (entry.checksum.known()) item.user_checksum = entry.checksum;
-      item.manifest_size = entry.size;
-      items.push_back(std::move(item));
-    }
-    return items;
-  }
-  if (!http::IsHttpUrl(config.url)) {
-    return Error{ErrorKind::kBadInput, "\"" + http::RedactUrl(config.url) + "\" is not an http(s) URL"};
-  }
-  Item item;
-  item.url = config.url;
-  item.signed_url = http::SignedUrl(config.url);
-  item.label = item.signed_url.redacted();
-  if (!config.checksum.empty() || !config.checksum_algorithm.empty()) {
-    if (config.checksum.empty() && config.checksum_algorithm != "null") {
-      return Error{ErrorKind::kBadInput, "--checksum-algorithm needs --checksum VALUE"};
-    }
-    auto parsed = integrity::ParseUserChecksum(config.checksum_algorithm.empty() ? "md5" : config.checksum_algorithm,
-                                               config.checksum, "--checksum");
-    if (!parsed) return parsed.error();
-    parsed->s3_part_size = config.s3_part_size;
-    item.user_checksum = *parsed;
-  }
-  if (!IsDirectoryTarget(config.output)) item.destination = config.output;
-  items.push_back(std::move(item));
-  return items;
-}
-
-// Probes every item, a few at a time.
-void ProbeAll(std::vector<Item>& items, const http::ProbeOptions& options) {
-  std::atomic<std::size_t> next{0};
-  int threads = static_cast<int>(std::min<std::size_t>(items.size(), 8));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (std::size_t i = next++; i < items.size(); i = next++) {
-        auto meta = http::Probe(items[i].signed_url, options);
-        if (meta) {
-          items[i].meta = *meta;
-        } else {
-          items[i].error = meta.error();
-        }
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-}
 
 // Where each item goes: -O FILE, or the directory joined with the manifest path, the
 // Content-Disposition filename or the URL's last segment.
@@ -347,11 +263,24 @@ int LogAndExitCode(const Error& error) {
   return ExitCodeFor(error.kind);
 }
 
+Result<drs::DrsOptions> DrsOptionsFor(const GetConfig& config) {
+  drs::DrsOptions drs;
+  drs.server = config.drs_server;
+  drs.transfer.ca_bundle = config.ca_bundle;
+  drs.timeout_seconds = std::min(config.timeout_seconds, 120.0);
+  auto token = drs::LoadToken(config.drs_token_file);
+  if (!token) return token.error();
+  drs.token = *token;
+  return drs;
+}
+
 }  // namespace
 
 int RunGet(const GetConfig& config) {
   RemoveTempFilesOnSignal();
-  auto built = BuildItems(config);
+  auto drs = DrsOptionsFor(config);
+  if (!drs) return LogAndExitCode(drs.error());
+  auto built = BuildItems(config, *drs);
   if (!built) return LogAndExitCode(built.error());
   std::vector<Item>& items = *built;
   auto sizing = SizeForConfig(config, items.size());
@@ -360,13 +289,14 @@ int RunGet(const GetConfig& config) {
   if (!engine) return LogAndExitCode(engine.error());
   auto probe_options = (*engine)->probe_options();
   probe_options.deadline_seconds = config.timeout_seconds;
-  ProbeAll(items, probe_options);
+  UrlRenewer renewer(config, *drs);
+  ProbeAll(items, probe_options, &renewer);
 
   Failures failures;
   std::vector<Item*> queue = QueueDownloads(config, items, &failures);
   if (failures.first() && !config.continue_after_error) return ExitCodeFor(*failures.first());
   std::unique_ptr<Progress> progress = MakeProgress(config, queue);
-  Downloader downloader(config, *engine, progress.get(), sizing->window);
+  Downloader downloader(config, *engine, progress.get(), sizing->window, &renewer);
   DownloadAll(config, queue, downloader, progress.get(), sizing->parallel_files, &failures);
   if (progress) progress->Finish();
   if (failures.first()) {

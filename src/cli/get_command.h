@@ -1,4 +1,4 @@
-// `getmfs get` (and `getm URL FILE`): verified downloads of one URL or a manifest of them.
+// `getmfs get` (and `getm URL FILE`): verified downloads of one URL, DRS URI or a manifest.
 // A file is written to a temporary file beside it and renamed only after the checksum matched
 // (on any failure nothing is left behind); "-", devices and FIFOs are written in place (see
 // cli/destination.h). The exit status says what went wrong.
@@ -26,6 +26,10 @@ struct GetConfig {
   bool continue_after_error = false;
   double timeout_seconds = 300;
   std::string ca_bundle;                // --ca-bundle ("": the system's CAs)
+  std::string drs_server;               // --drs-server ("": https://HOST of each drs:// URI)
+  std::string drs_token_file;           // --drs-token-file ("": $GETMFS_DRS_TOKEN)
+  std::string refresh_command;          // --refresh-command (with --manifest): fresh URLs
+  double refresh_timeout_seconds = 60;  // --refresh-timeout
   int verbosity = 1;                    // 0 -q, 1 default, 2 -v, 3 -vv
   std::optional<bool> progress;         // default: when stderr is a terminal
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/option_values.h"
+#include "drs/drs_client.h"
 #include "fetch/engine.h"
 #include "util/log.h"
 
@@ -69,6 +70,12 @@ const std::vector<MountValue>& MountValues() {
       {"--ca-bundle", "ca_bundle", "PEM", "CA certificates to trust instead of the system's (private origins)",
        ReadableFileCheck("a readable PEM file of CA certificates"),
        [](const std::string& v, C* c) { c->fs.ca_bundle = v; }},
+      {"--drs-server", "drs_server", "URL",
+       "Resolve drs:// URIs at URL/ga4gh/drs/v1/... instead of https://HOST (compact ids, resolvers)",
+       HttpUrlCheck("the DRS server's base URL"), [](const std::string& v, C* c) { c->drs.server = v; }},
+      {"--drs-token-file", "drs_token_file", "FILE",
+       "Bearer token for DRS lookups (default: $GETMFS_DRS_TOKEN)", ReadableFileCheck("a readable token file"),
+       [](const std::string& v, C* c) { c->drs_token_file = v; }},
       {"--log-file", "log_file", "PATH", "Log here instead of syslog when detached",
        NotEmptyCheck("a file to log to"), [](const std::string& v, C* c) { c->log_file = v; }},
       {"--uid", nullptr, "UID", "Owner of the files, a number (default: you)", IdCheck(),
@@ -157,7 +164,7 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   cmd->add_option("-o", m->options,
                   "FUSE mount options, e.g. -o allow_other (passed through); getmfs's own as "
                   "cache_size=, block_size=, max_readahead=, concurrency=, workers=, timeout=, "
-                  "log_file=, verify_random=, refresh_command=, refresh_timeout=, refresh_before=, ca_bundle=")
+                  "log_file=, verify_random=, refresh_command=, refresh_timeout=, refresh_before=, ca_bundle=, drs_server=, drs_token_file=")
       ->allow_extra_args(false);
   cmd->add_flag("-v,--verbose", m->verbose, "More logging (-vv: debug, -vvv: FUSE debug)");
 }
@@ -165,6 +172,13 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
 int FinishMount(MountArgs& m) {
   auto& c = m.config;
   if (!ApplyMountOptions(m.options, &c) || !CacheHoldsBlocks(c)) return kExitUsage;
+  auto token = drs::LoadToken(c.drs_token_file);
+  if (!token) {
+    std::fprintf(stderr, "getmfs mount: %s\n", token.error().message.c_str());
+    return kExitUsage;
+  }
+  c.drs.token = *token;
+  c.drs.transfer.ca_bundle = c.fs.ca_bundle;
   c.verbosity = 1 + m.verbose;
   SetLogLevel(m.verbose >= 2 ? LogLevel::kDebug : m.verbose == 1 ? LogLevel::kInfo : LogLevel::kWarning);
   return mount::RunMount(c);

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "http/signed_url.h"
+
 namespace getmfs::cli {
 namespace {
 
@@ -151,6 +153,14 @@ Check ReadableFileCheck(const std::string& what) {
     std::FILE* f = std::fopen(text.c_str(), "r");
     if (f == nullptr) return "cannot read " + text + " (" + std::strerror(errno) + "): give " + what;
     std::fclose(f);
+    return "";
+  };
+}
+
+Check HttpUrlCheck(const std::string& what) {
+  return [what](std::string& text) -> std::string {
+    if (!http::IsHttpUrl(text)) return "\"" + http::RedactUrl(text) + "\" is not an http(s) URL: give " + what;
+    if (text.find_first_of("?#") != std::string::npos) return "give " + what + " without a query string";
     return "";
   };
 }

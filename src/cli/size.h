@@ -38,6 +38,8 @@ Check IdCheck();
 Check NotEmptyCheck(const std::string& what);
 // A file that can be opened for reading (a CA bundle, a token file).
 Check ReadableFileCheck(const std::string& what);
+// An absolute http:// or https:// URL with a host, without a query string (a DRS server).
+Check HttpUrlCheck(const std::string& what);
 // One of the (lower-case) words, in any case; rewritten in lower case.
 Check OneOfCheck(const std::vector<std::string>& accepted);
 

@@ -108,16 +108,33 @@ Result<int> ObjectStream::CurrentBlock(std::uint64_t index, Deadline deadline) {
                                                 " changed in the shared cache after it was fetched (CRC32C mismatch)"};
       }
       checked_ = index;
+      renewals_ = 0;
       return slot;
     }
     // The request's own error first: `get` tells "not found" from "changed".
-    if (auto error = object_->BlockError(index)) return *error;
+    if (auto error = object_->BlockError(index)) {
+      if (error->kind != ErrorKind::kExpired || !RenewUrl(index)) return *error;
+      --attempt;
+      continue;
+    }
     if (auto failure = object_->failure()) return *failure;
     if (attempt >= kLostBlockRetries) {
       return Error{ErrorKind::kNetwork, object_->path() + ": a transfer ended without all its blocks"};
     }
     Replan(index);
   }
+}
+
+bool ObjectStream::RenewUrl(std::uint64_t index) {
+  if (!options_.fresh_url || renewals_ >= 3) return false;
+  ++renewals_;
+  auto url = options_.fresh_url();
+  if (!url) return false;
+  object_->set_url(std::move(*url));
+  std::uint64_t blocks = (meta_.size + object_->block_size() - 1) / object_->block_size();
+  object_->ClearBlockErrors(index, blocks - index);
+  Replan(index);
+  return true;
 }
 
 Result<ObjectStream::Piece> ObjectStream::End(Deadline deadline) {

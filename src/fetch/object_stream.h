@@ -7,6 +7,7 @@
 #define GETMFS_FETCH_OBJECT_STREAM_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@ struct StreamOptions {
   int window = 0;                    // blocks ahead; 0: concurrency + 2 (4 when streaming)
   std::size_t block_size = 0;        // bytes per block (<= the cache's); 0: the cache's
   double read_timeout_seconds = 300; // a Next() call fails with kTimeout after this long
+  // A request was refused as expired: a fresh URL for the object (a DRS access URL resolved
+  // again, a refresh command's), or nullopt; the stream goes on with it. Empty: kExpired.
+  std::function<std::optional<http::SignedUrl>()> fresh_url;
 };
 
 class ObjectStream {
@@ -61,6 +65,9 @@ class ObjectStream {
   // A block of the window was lost without an error (a stream that broke): forget the
   // window's lost blocks, so that Plan asks for them again.
   void Replan(std::uint64_t index);
+  // After an expired URL: true when options_.fresh_url gave a new one (a few times in a row
+  // at most), which the window's blocks are then asked for with.
+  bool RenewUrl(std::uint64_t index);
   Result<Piece> End(Deadline deadline);
   void Unplan(std::map<std::uint64_t, int>::iterator it);
 
@@ -78,6 +85,7 @@ class ObjectStream {
   std::optional<Error> error_;             // sticky: every later call fails the same way
   bool verified_ = false;
   bool finished_ = false;
+  int renewals_ = 0;                       // fresh URLs in a row without a block arriving
 };
 
 }  // namespace getmfs::fetch

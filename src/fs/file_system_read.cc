@@ -24,7 +24,7 @@ Error FileSystem::ReadFailure(const fetch::RemoteObject& object, const Error& er
   std::string again = *repeats > 0 ? " (" + std::to_string(*repeats) + " more times since it was last logged)" : "";
   if (error.kind == ErrorKind::kExpired && refresher_ && refresher_->enabled()) {
     std::string why = refresher_->last_failure();
-    LOG(Warning) << object.path() << ": the signed URL has expired (EKEYEXPIRED) and the refresh command did not "
+    LOG(Warning) << object.path() << ": the signed URL has expired (EKEYEXPIRED) and refreshing did not "
                  << "renew it" << (why.empty() ? "" : ": " + why) << again;
   } else if (error.kind == ErrorKind::kExpired) {
     LOG(Warning) << object.path() << ": the signed URL has expired (EKEYEXPIRED): refresh its URL in the "

@@ -78,7 +78,7 @@ Result<InodeTable> InodeTable::Build(const manifest::Manifest& manifest, const I
     file.parent = parent;
     file.name = parts.back();
     file.line = entry.line;
-    file.object = std::make_shared<fetch::RemoteObject>(entry.path, http::SignedUrl(entry.url), entry.size, entry.checksum);
+    file.object = std::make_shared<fetch::RemoteObject>(entry.path, http::SignedUrl(entry.url, entry.headers), entry.size, entry.checksum);
     file.object->ino = file.ino;
     table.nodes_[parent].children[file.name] = file.ino;
     table.by_path_[entry.path] = file.ino;

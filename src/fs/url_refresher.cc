@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "drs/drs_manifest.h"
 #include "util/log.h"
 #include "util/shell_command.h"
 
@@ -60,7 +61,7 @@ UrlRefresher::Clock::time_point UrlRefresher::NextRun(Clock::time_point now) {
   if (left <= 0 && warned_expired_ != earliest->at) {
     warned_expired_ = earliest->at;
     LOG(Warning) << earliest->path << ": its signed URL expired at " << Utc(earliest->at)
-                 << (enabled() ? "; running the refresh command"
+                 << (enabled() ? "; refreshing the URLs"
                                : ": refresh the manifest and run `getmfs reload MOUNTPOINT` (or use --refresh-command)");
   } else if (left > 0 && left <= kWarnBefore && warned_soon_ != earliest->at) {
     warned_soon_ = earliest->at;
@@ -73,15 +74,41 @@ UrlRefresher::Clock::time_point UrlRefresher::NextRun(Clock::time_point now) {
   return std::min(due, now + kIdleCheck);
 }
 
-Status UrlRefresher::RunOnce() {
+Result<manifest::Manifest> ManifestFromCommand(const std::string& command, double timeout_seconds) {
   LOG(Info) << "running the refresh command";
-  ShellResult run = RunShellCommand(options_.command, options_.timeout_seconds);
+  ShellResult run = RunShellCommand(command, timeout_seconds);
   for (const auto& line : run.err) LOG(Info) << "refresh command: " << line;
   if (run.exit_status != 0 || run.timed_out) {
     return Error{ErrorKind::kExpired, "the refresh command " + run.Describe()};
   }
   auto manifest = manifest::ParseManifestText(run.out, "the refresh command's output");
   if (!manifest) return Error{ErrorKind::kExpired, "the refresh command printed no usable manifest: " + manifest.error().message};
+  return manifest;
+}
+
+RefreshOptions::Source ManifestSource(const RefreshOptions& options, const std::string& manifest_file,
+                                      const drs::DrsOptions& drs, bool has_drs_entries) {
+  if (options.command.empty() && !has_drs_entries) return {};
+  return [command = options.command, timeout = options.timeout_seconds, manifest_file, drs]() -> Result<manifest::Manifest> {
+    if (command.empty()) {
+      LOG(Info) << "resolving the DRS URIs of " << manifest_file << " again";
+      return drs::LoadManifestFile(manifest_file, drs);
+    }
+    auto manifest = ManifestFromCommand(command, timeout);
+    if (!manifest || !drs::HasDrsEntries(*manifest)) return manifest;
+    Status resolved = drs::ResolveAllDrsEntries(&*manifest, drs);
+    if (!resolved) return resolved.error();
+    return manifest;
+  };
+}
+
+Status UrlRefresher::RunOnce() {
+  auto manifest = options_.source();
+  if (!manifest) {
+    Error error = manifest.error();
+    error.kind = ErrorKind::kExpired;
+    return error;
+  }
   Status applied = apply_(*manifest);
   if (!applied) return Error{ErrorKind::kExpired, "the fresh manifest could not be applied: " + applied.error().message};
   return Ok{};
@@ -116,7 +143,7 @@ void UrlRefresher::Loop() {
       applied_at_ = run_ended_at_;
       failures_ = 0;
       last_failure_.clear();
-      LOG(Info) << "applied a fresh manifest from the refresh command";
+      LOG(Info) << "applied a fresh manifest (" << (options_.command.empty() ? "DRS URIs resolved again" : "the refresh command") << ")";
     } else {
       ++failures_;
       last_failure_ = ran.error().message;

@@ -1,5 +1,6 @@
-// Signed URLs expire. This keeps a mount's URLs fresh with --refresh-command CMD: the command
-// prints a complete fresh manifest, which is applied as `getmfs reload` applies one. It runs
+// Signed URLs expire. This keeps a mount's URLs fresh with --refresh-command CMD (the command
+// prints a complete fresh manifest) or, for drs:// entries, by resolving them again; the fresh
+// manifest is applied as `getmfs reload` applies one. It runs
 // ahead of the earliest expiry (--refresh-before, default the smaller of 5 minutes and half
 // the URL's lifetime) and whenever a request is refused as expired; one run at a time, with
 // a timeout; a failed run is tried again with backoff. Without a command it only says, in
@@ -16,16 +17,30 @@
 #include <string>
 #include <thread>
 
+#include "drs/drs_client.h"
 #include "manifest/manifest.h"
 #include "util/error.h"
 
 namespace getmfs::fs {
 
 struct RefreshOptions {
-  std::string command;                          // "": no refreshing, only the log lines
+  using Source = std::function<Result<manifest::Manifest>()>;
+  std::string command;                          // --refresh-command ("": none)
   double timeout_seconds = 60;
   std::optional<double> before_seconds;         // --refresh-before; default: see above
+  // Where fresh manifests come from (ManifestSource); empty: no refreshing, only log lines.
+  Source source;
 };
+
+// The command's standard output as a manifest; kExpired saying what the command did (exit
+// status, last stderr line) when it failed. Its stderr goes to the log.
+Result<manifest::Manifest> ManifestFromCommand(const std::string& command, double timeout_seconds);
+
+// A mount's source of fresh manifests: the refresh command when given, else, for a manifest
+// with drs:// entries, the manifest file read again; drs:// entries are resolved afresh
+// (new access URLs). Empty when there is neither a command nor a DRS entry.
+RefreshOptions::Source ManifestSource(const RefreshOptions& options, const std::string& manifest_file,
+                                      const drs::DrsOptions& drs, bool has_drs_entries);
 
 // The earliest expiry among the URLs in use (Unix time), with the path and the URL's lifetime.
 struct EarliestExpiry {
@@ -45,7 +60,7 @@ class UrlRefresher {
   UrlRefresher(const UrlRefresher&) = delete;
   UrlRefresher& operator=(const UrlRefresher&) = delete;
 
-  bool enabled() const { return !options_.command.empty(); }
+  bool enabled() const { return static_cast<bool>(options_.source); }
   // A request was refused as expired: runs the command now (unless a fresh manifest was
   // applied after `since`) and waits for the run, until the deadline. True when a fresh
   // manifest has been applied after `since`.
@@ -55,7 +70,7 @@ class UrlRefresher {
 
  private:
   void Loop();
-  // Runs the command and applies what it printed.
+  // Gets a fresh manifest from the source and applies it.
   Status RunOnce();
   // The log lines about the earliest expiry; returns when the next run is due.
   Clock::time_point NextRun(Clock::time_point now);

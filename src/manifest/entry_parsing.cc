@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "drs/drs_uri.h"
 #include "http/signed_url.h"
 
 namespace getmfs::manifest::detail {
@@ -51,6 +52,21 @@ std::optional<std::uint64_t> ParseBytes(std::string_view s) {
 // An error in an entry: "urls.txt:7: <message>".
 Error EntryError(const ManifestEntry& entry, const std::string& message) {
   return BadInput(EntryLocation(entry) + ": " + message);
+}
+
+// See entry_parsing.h.
+Status TakeSource(ManifestEntry& entry) {
+  if (drs::IsDrsUri(entry.url)) {
+    auto uri = drs::ParseDrsUri(entry.url);
+    if (!uri) return EntryError(entry, uri.error().message);
+    entry.drs_uri = std::move(entry.url);
+    entry.url.clear();   // resolved later (drs/drs_manifest.h)
+    return Ok{};
+  }
+  if (!http::IsHttpUrl(entry.url)) {
+    return EntryError(entry, QuoteUrl(entry.url) + " is not an http(s) URL or a drs:// URI");
+  }
+  return Ok{};
 }
 
 // See entry_parsing.h.

@@ -22,6 +22,9 @@ std::string Quote(std::string_view s);
 std::string QuoteUrl(const std::string& url);
 // Decimal digits only, fitting in 64 bits.
 std::optional<std::uint64_t> ParseBytes(std::string_view s);
+// entry.url as parsed: an http(s) URL stays; a drs:// URI moves to entry.drs_uri (url "").
+// Otherwise the entry's error.
+Status TakeSource(ManifestEntry& entry);
 // The entry with its path: `given`, or the URL's last segment when no path was given;
 // validated.
 Result<ManifestEntry> WithPath(ManifestEntry entry, const std::string* given);

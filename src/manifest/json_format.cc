@@ -111,7 +111,7 @@ Result<ManifestEntry> ParseJsonEntry(const nlohmann::json& item, const std::stri
   if (error) return *error;
   if (!url) return EntryError(entry, "no \"url\"");
   entry.url = std::move(*url);
-  if (!http::IsHttpUrl(entry.url)) return EntryError(entry, QuoteUrl(entry.url) + " is not an http(s) URL");
+  if (Status source = TakeSource(entry); !source) return source.error();
   auto filepath = StringMember(item, "filepath", entry, &error);
   if (error) return *error;
   if (filepath && filepath->empty()) filepath.reset();  // as getm: "" means not given

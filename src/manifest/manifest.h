@@ -21,6 +21,11 @@ namespace getmfs::manifest {
 
 struct ManifestEntry {
   std::string url;   // full signed URL: a credential, print http::RedactUrl(url)
+  // Request headers that go with every request for url ("Name: value"; credentials too):
+  // set when a DRS URI is resolved to an access URL that needs them.
+  std::vector<std::string> headers;
+  // The drs:// URI this entry was given as ("" for a plain URL); url is "" until resolved.
+  std::string drs_uri;
   // Relative path in the mount / download dir; "" = not known yet (the URL path ends in '/':
   // derive it later from Content-Disposition).
   std::string path;

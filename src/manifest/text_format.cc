@@ -108,7 +108,7 @@ Result<ManifestEntry> ParseLine(const std::vector<std::string_view>& tokens, con
   entry.file = name;
   entry.line = line_number;
   entry.url = std::string(tokens[0]);
-  if (!http::IsHttpUrl(entry.url)) return EntryError(entry, QuoteUrl(entry.url) + " is not an http(s) URL");
+  if (Status source = TakeSource(entry); !source) return source.error();
   std::size_t next = 1;
   std::optional<std::string> given_path;
   if (tokens.size() > 1 && !IsOptionToken(tokens[1])) {

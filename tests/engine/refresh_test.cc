@@ -96,6 +96,7 @@ TEST_F(RefreshTest, WithARefreshCommandAReadOutlivesItsUrls) {
   fs::MountOptions options;
   options.timeout_seconds = 20;
   options.refresh.command = RefreshCommand(3);
+  options.refresh.source = fs::ManifestSource(options.refresh, "urls.txt", {}, false);
   auto filesystem = Mount(Line(3), options);
   auto start = Clock::now();
   auto got = ReadAll(*filesystem);
@@ -121,6 +122,7 @@ TEST_F(RefreshTest, ACommandThatFailsEndsInEkeyexpired) {
   fs::MountOptions options;
   options.timeout_seconds = 20;
   options.refresh.command = "echo 'cannot reach the signer' >&2; exit 3";
+  options.refresh.source = fs::ManifestSource(options.refresh, "urls.txt", {}, false);
   auto filesystem = Mount(Line(2), options);
   auto got = ReadAll(*filesystem);
   ASSERT_FALSE(got);

@@ -287,11 +287,11 @@ TEST(ManifestText, ExtraTokenAfterPath) {
 
 TEST(ManifestText, NotAnHttpUrl) {
   EXPECT_EQ(ErrorOf("# header\n\n\n\n\n\nftp://x/y\n"),
-            "urls.txt:7: \"ftp://x/y\" is not an http(s) URL");
+            "urls.txt:7: \"ftp://x/y\" is not an http(s) URL or a drs:// URI");
   EXPECT_EQ(ErrorOf("s3://bucket/key?X-Amz-Signature=secret\n"),
-            "urls.txt:1: \"s3://bucket/key\" is not an http(s) URL");
-  EXPECT_EQ(ErrorOf("a/b.bam " + Url("x") + "\n"), "urls.txt:1: \"a/b.bam\" is not an http(s) URL");
-  EXPECT_EQ(ErrorOf("https://" + kQuery + "\n"), "urls.txt:1: \"https://\" is not an http(s) URL");
+            "urls.txt:1: \"s3://bucket/key\" is not an http(s) URL or a drs:// URI");
+  EXPECT_EQ(ErrorOf("a/b.bam " + Url("x") + "\n"), "urls.txt:1: \"a/b.bam\" is not an http(s) URL or a drs:// URI");
+  EXPECT_EQ(ErrorOf("https://" + kQuery + "\n"), "urls.txt:1: \"https://\" is not an http(s) URL or a drs:// URI");
 }
 
 TEST(ManifestText, FirstErrorRejectsEverything) {
@@ -474,7 +474,7 @@ TEST(ManifestJson, EntryErrors) {
               "manifest.json"),
       "manifest.json: entry 3: duplicate path \"ok\" (first in entry 1)");
   EXPECT_EQ(ErrorOf("[" + ok + "{\"url\": \"ftp://x/y" + kQuery + "\"}]", "manifest.json"),
-            "manifest.json: entry 2: \"ftp://x/y\" is not an http(s) URL");
+            "manifest.json: entry 2: \"ftp://x/y\" is not an http(s) URL or a drs:// URI");
   EXPECT_EQ(ErrorOf("[" + ok + "\"" + Url("z") + "\"]", "manifest.json"),
             "manifest.json: entry 2: expected an object with a \"url\"");
   EXPECT_EQ(ErrorOf("[" + ok + "{\"filepath\": \"x\"}]", "manifest.json"),
