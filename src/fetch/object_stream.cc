@@ -21,7 +21,8 @@ ObjectStream::ObjectStream(std::shared_ptr<Engine> engine, http::SignedUrl url, 
       meta_(std::move(meta)),
       options_(options),
       streaming_(engine_->streaming() || !meta_.ranges) {
-  object_ = RemoteObject::Probed(url.redacted(), std::move(url), meta_, std::move(expected));
+  std::string label = url.redacted();   // before url is moved from (argument order is unspecified)
+  object_ = RemoteObject::Probed(std::move(label), std::move(url), meta_, std::move(expected));
   std::size_t block_size = options.block_size > 0 ? std::min(options.block_size, cache_.block_size())
                                                   : cache_.block_size();
   object_->Attach(engine_->NewObjectId(), block_size);

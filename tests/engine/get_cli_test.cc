@@ -269,6 +269,9 @@ TEST_P(GetCliModes, CorruptBodyExits3AndLeavesNothing) {
   EXPECT_TRUE(Contains(r.err, "s3_etag")) << r.err;
   EXPECT_TRUE(Contains(r.err, Md5Hex(*data_))) << "expected value missing: " << r.err;
   EXPECT_TRUE(Contains(r.err, Md5Hex(corrupted))) << "actual value missing: " << r.err;
+  // Said once, naming the object (an empty name once made it ": : checksum mismatch").
+  EXPECT_FALSE(Contains(r.err, ": :")) << r.err;
+  EXPECT_EQ(r.err.find("checksum mismatch"), r.err.rfind("checksum mismatch")) << "said twice: " << r.err;
   ExpectOutputHolds({});
 }
 
