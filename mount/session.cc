@@ -99,18 +99,36 @@ std::string JoinOptions(const MountConfig& config) {
   return opts;
 }
 
-// A FUSE session for the adapter with getmfs's mount options (and -d at -vvv); nullptr,
-// with the parent told why, if libfuse refuses them.
-fuse_session* NewSession(const MountConfig& config, FuseAdapter* adapter, Readiness* readiness) {
+// A FUSE session (not mounted yet) with getmfs's mount options (and -d at -vvv); nullptr
+// when libfuse refuses them (it says which on stderr).
+fuse_session* NewFuseSession(const MountConfig& config, FuseAdapter* adapter) {
   std::string options = JoinOptions(config);
   std::vector<std::string> args = {"getmfs", "-o", options};
   if (config.verbosity >= 4) args.push_back("-d");   // -vvv
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-  fuse_session* session = fuse_session_new(&fargs, &FuseAdapter::Operations(), sizeof(fuse_lowlevel_ops), adapter);
-  if (session == nullptr) readiness->Failed("libfuse refused the options \"" + options + "\"");
+  return fuse_session_new(&fargs, &FuseAdapter::Operations(), sizeof(fuse_lowlevel_ops), adapter);
+}
+
+// The session the daemon serves; nullptr, with the parent told why, if libfuse refuses it.
+fuse_session* NewSession(const MountConfig& config, FuseAdapter* adapter, Readiness* readiness) {
+  fuse_session* session = NewFuseSession(config, adapter);
+  if (session == nullptr) readiness->Failed("libfuse refused the options \"" + JoinOptions(config) + "\"");
   return session;
+}
+
+// Unknown -o options are a usage error (exit 2), found before anything is resolved,
+// forked or mounted: libfuse parses them into a session that is never mounted.
+bool FuseOptionsAccepted(const MountConfig& config) {
+  fuse_session* session = NewFuseSession(config, nullptr);
+  if (session == nullptr) {
+    std::fprintf(stderr, "getmfs mount: libfuse does not know an option of -o %s (see `getmfs mount --help` and "
+                         "`man mount.fuse3`)\n", JoinOptions(config).c_str());
+    return false;
+  }
+  fuse_session_destroy(session);
+  return true;
 }
 
 // SIGHUP reloads the manifest (libfuse would end the session): the handler writes to an
@@ -373,6 +391,7 @@ int ServeInBackground(const MountConfig& config, std::unique_ptr<fs::FileSystem>
 
 int RunMount(const MountConfig& given) {
   MountConfig config = WithAbsolutePaths(given);
+  if (!FuseOptionsAccepted(config)) return kExitUsage;
   std::unique_ptr<fs::FileSystem> filesystem = CreateFileSystem(config);
   if (!filesystem) return kExitUsage;
   if (!config.log_file.empty() && !SetLogSink(LogSink::kFile, config.log_file)) {

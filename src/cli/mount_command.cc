@@ -95,6 +95,10 @@ const std::vector<MountValue>& MountValues() {
 std::string ApplyMountOption(const std::string& opt, mount::MountConfig* c) {
   auto eq = opt.find('=');
   std::string key = opt.substr(0, eq), value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+  // Set by getmfs and bound to what its FUSE init asks for: another value would fail the
+  // mount after it was reported up.
+  static const std::set<std::string> kReserved = {"max_read", "fsname", "subtype"};
+  if (kReserved.count(key) != 0) return "-o " + key + " is set by getmfs and cannot be changed";
   for (const MountValue& v : MountValues()) {
     if (v.key == nullptr || key != v.key) continue;
     if (eq == std::string::npos) return "-o " + key + " needs a value: -o " + key + "=VALUE (as " + v.flag + ")";

@@ -173,6 +173,13 @@ std::vector<Bad> MountOptionTable() {
   add("log_file", {""});
   t.push_back({{"-o", "ro,allow_other,cache_size=abc,nodev"}, "cache_size"});
   t.push_back({{"-o", "ro", "-o", "concurrency=0"}, "concurrency"});
+  // Options libfuse does not know, and the ones getmfs sets itself (another max_read once
+  // reported a mount that the kernel then refused).
+  t.push_back({{"-o", "ro,bogus_option"}, "bogus_option"});
+  t.push_back({{"-o", "max_read=65536"}, "max_read"});
+  t.push_back({{"-o", "fsname=other"}, "fsname"});
+  add("drs_server", {"", "ftp://x", "not a url", "http://h/?q=1"});
+  add("drs_token_file", {"", "/nonexistent/token"});
   return t;
 }
 
