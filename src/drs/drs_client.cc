@@ -35,11 +35,14 @@ std::size_t Collect(char* data, std::size_t size, std::size_t count, void* user)
 Reply HttpGet(const std::string& url, const DrsOptions& options, Clock::time_point deadline) {
   http::EnsureCurlInitialized();
   Reply reply;
-  http::CurlEasy easy(curl_easy_init());
+  // One handle per thread, kept: its connection stays alive for the next lookup (a manifest
+  // of thousands of URIs on one server costs one TCP and TLS handshake per thread).
+  thread_local http::CurlEasy easy(curl_easy_init());
   if (!easy) {
     reply.transport_error = "curl_easy_init failed";
     return reply;
   }
+  curl_easy_reset(easy.get());   // drops last call's pointers (its buffers are gone), keeps the connection
   char errbuf[CURL_ERROR_SIZE] = {0};
   http::ApplyCommonOptions(easy.get(), options.transfer);
   curl_easy_setopt(easy.get(), CURLOPT_URL, url.c_str());
