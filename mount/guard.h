@@ -12,11 +12,16 @@
 
 namespace getmfs::mount {
 
-// Starts the guard for a mount that is now serving. The returned descriptor is the daemon's
-// end of the guard's lifeline: it closes when the daemon ends, however it ends.
-UniqueFd StartGuard(const std::string& mountpoint);
+// The device ("MAJ:MIN") of the topmost mount at mountpoint if it is a getmfs mount, else "";
+// read from /proc/self/mountinfo (a stat would ask the daemon itself).
+std::string TopMountDevice(const std::string& mountpoint);
 
-// `getmfs __guard__ --fd=N --mountpoint=PATH`.
+// Starts the guard for a mount that is now serving, whose device is `device`. The returned
+// descriptor is the daemon's end of the guard's lifeline: it closes when the daemon ends,
+// however it ends.
+UniqueFd StartGuard(const std::string& mountpoint, const std::string& device);
+
+// `getmfs __guard__ --fd=N --mountpoint=PATH --device=MAJ:MIN`.
 int GuardMain(int argc, char** argv);
 
 }  // namespace getmfs::mount

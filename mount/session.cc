@@ -252,7 +252,7 @@ int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* read
     return kExitMountFailed;
   }
   MarkDescriptorsCloseOnExec();   // libfuse leaves its auto_unmount socket inheritable
-  UniqueFd guard = StartGuard(config.mountpoint);
+  UniqueFd guard = StartGuard(config.mountpoint, TopMountDevice(config.mountpoint));
   reloader.Start();
   int rc = RunLoop(session);
   reloader.Stop();

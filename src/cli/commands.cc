@@ -31,52 +31,62 @@ void SetVerbosity(int verbosity) {
   }
 }
 
-void AddGetOptions(CLI::App* app, GetConfig* config, std::string* concurrency, int* verbose,
-                   bool* quiet) {
-  Checked(app->add_option("-O,--output", config->output,
-                          "Destination file or directory (default: current directory)"),
-          NotEmptyCheck("a file or directory"), "PATH");
-  Checked(app->add_option("--manifest", config->manifest,
-                          "Download every URL of a manifest (urls.txt or getm JSON)"),
-          NotEmptyCheck("a manifest file"), "FILE");
-  Checked(app->add_option("--concurrency", *concurrency,
-                          "Range requests in flight (default 16); 1 streams one GET; none uses no "
-                          "worker processes"),
-          CountCheck(1, kMaxConcurrency, true), "N|none");
-  Checked(app->add_option("--workers", config->workers, "Worker processes (default: number of CPUs)"),
-          CountCheck(1, kMaxWorkers), "N");
-  Checked(app->add_option("--chunk-size", config->chunk_size, "Bytes per range request, 4K to 1G (default 8M)"),
-          SizeCheck(4 * kKiB, kGiB), "SIZE");
-  Checked(app->add_option("--cache-size", config->cache_size,
-                          "Hard limit of the shared-memory cache (default: what the window needs)"),
-          SizeCheck(1, PhysicalMemory()), "SIZE");
-  Checked(app->add_option("--checksum", config->checksum, "Expected checksum of the object"),
-          NotEmptyCheck("a checksum (md5: 32 hex digits)"), "VALUE");
-  Checked(app->add_option("--checksum-algorithm", config->checksum_algorithm,
-                          "md5 | sha256 | crc32c | gs_crc32c | s3_etag | null (default md5)"),
-          OneOfCheck({"md5", "sha256", "crc32c", "gs_crc32c", "s3_etag", "null"}), "ALGORITHM");
-  Checked(app->add_option("--s3-part-size", config->s3_part_size,
-                          "Part size of a multipart S3 upload, for s3_etag"),
-          SizeCheck(1, 5 * kGiB), "SIZE");
-  Checked(app->add_option("--ca-bundle", config->ca_bundle,
-                          "CA certificates to trust instead of the system's (private origins)"),
-          ReadableFileCheck("a readable PEM file of CA certificates"), "PEM");
-  Checked(app->add_option("--drs-server", config->drs_server,
-                          "Resolve drs:// URIs at URL/ga4gh/drs/v1/... instead of https://HOST"),
-          HttpUrlCheck("the DRS server's base URL"), "URL");
-  Checked(app->add_option("--drs-token-file", config->drs_token_file,
-                          "Bearer token for DRS lookups (default: $GETMFS_DRS_TOKEN)"),
-          ReadableFileCheck("a readable token file"), "FILE");
-  Checked(app->add_option("--refresh-command", config->refresh_command,
-                          "With --manifest: shell command printing a fresh manifest, run when a URL expires"),
-          NotEmptyCheck("a command"), "CMD");
-  Checked(app->add_option("--refresh-timeout", config->refresh_timeout_seconds,
-                          "Seconds the refresh command may take (default 60)"),
-          SecondsCheck(kMaxSeconds), "SECONDS");
+// One of get's value options: its flag, the check of its value and where a good value goes.
+struct GetValue {
+  const char* flag;
+  const char* type;
+  const char* help;
+  Check check;
+  void (*set)(const std::string& value, GetConfig* c);
+};
+
+const std::vector<GetValue>& GetValues() {
+  using C = GetConfig;
+  static const std::vector<GetValue> values = {
+      {"-O,--output", "PATH", "Destination file or directory (default: current directory)",
+       NotEmptyCheck("a file or directory"), [](const std::string& v, C* c) { c->output = v; }},
+      {"--manifest", "FILE", "Download every URL of a manifest (urls.txt or getm JSON)",
+       NotEmptyCheck("a manifest file"), [](const std::string& v, C* c) { c->manifest = v; }},
+      {"--concurrency", "N|none",
+       "Range requests in flight (default 16); 1 streams one GET; none uses no worker processes",
+       CountCheck(1, kMaxConcurrency, true), [](const std::string& v, C* c) { c->concurrency = ParseConcurrency(v); }},
+      {"--workers", "N", "Worker processes (default: number of CPUs)", CountCheck(1, kMaxWorkers),
+       [](const std::string& v, C* c) { c->workers = static_cast<int>(Number(v)); }},
+      {"--chunk-size", "SIZE", "Bytes per range request, 4K to 1G (default 8M)", SizeCheck(4 * kKiB, kGiB),
+       [](const std::string& v, C* c) { c->chunk_size = Bytes(v); }},
+      {"--cache-size", "SIZE", "Hard limit of the shared-memory cache (default: what the window needs)",
+       SizeCheck(1, PhysicalMemory()), [](const std::string& v, C* c) { c->cache_size = Bytes(v); }},
+      {"--checksum", "VALUE", "Expected checksum of the object", NotEmptyCheck("a checksum (md5: 32 hex digits)"),
+       [](const std::string& v, C* c) { c->checksum = v; }},
+      {"--checksum-algorithm", "ALGORITHM", "md5 | sha256 | crc32c | gs_crc32c | s3_etag | null (default md5)",
+       OneOfCheck({"md5", "sha256", "crc32c", "gs_crc32c", "s3_etag", "null"}),
+       [](const std::string& v, C* c) { c->checksum_algorithm = v; }},
+      {"--s3-part-size", "SIZE", "Part size of a multipart S3 upload, for s3_etag", SizeCheck(1, 5 * kGiB),
+       [](const std::string& v, C* c) { c->s3_part_size = Bytes(v); }},
+      {"--ca-bundle", "PEM", "CA certificates to trust instead of the system's (private origins)",
+       ReadableFileCheck("a readable PEM file of CA certificates"), [](const std::string& v, C* c) { c->ca_bundle = v; }},
+      {"--drs-server", "URL", "Resolve drs:// URIs at URL/ga4gh/drs/v1/... instead of https://HOST",
+       HttpUrlCheck("the DRS server's base URL"), [](const std::string& v, C* c) { c->drs_server = v; }},
+      {"--drs-token-file", "FILE", "Bearer token for DRS lookups (default: $GETMFS_DRS_TOKEN)",
+       ReadableFileCheck("a readable token file"), [](const std::string& v, C* c) { c->drs_token_file = v; }},
+      {"--refresh-command", "CMD", "With --manifest: shell command printing a fresh manifest, run when a URL expires",
+       NotEmptyCheck("a command"), [](const std::string& v, C* c) { c->refresh_command = v; }},
+      {"--refresh-timeout", "SECONDS", "Seconds the refresh command may take (default 60)", SecondsCheck(kMaxSeconds),
+       [](const std::string& v, C* c) { c->refresh_timeout_seconds = Seconds(v); }},
+      {"--timeout", "SECONDS", "Seconds a transfer may take, retries included (default 300)",
+       SecondsCheck(kMaxSeconds), [](const std::string& v, C* c) { c->timeout_seconds = Seconds(v); }},
+  };
+  return values;
+}
+
+void AddGetOptions(CLI::App* app, GetConfig* config, int* verbose, bool* quiet) {
+  for (const GetValue& v : GetValues()) {
+    auto set = v.set;
+    Checked(app->add_option_function<std::string>(
+                v.flag, [set, config](const std::string& value) { set(value, config); }, v.help),
+            v.check, v.type);
+  }
   app->add_flag("--continue-after-error", config->continue_after_error, "Go on with the other URLs after a failure");
-  Checked(app->add_option("--timeout", config->timeout_seconds,
-                          "Seconds a transfer may take, retries included (default 300)"),
-          SecondsCheck(kMaxSeconds), "SECONDS");
   app->add_flag("--progress,!--no-progress", config->progress, "Show a progress bar (default: on a terminal)");
   app->add_flag("-v,--verbose", *verbose, "More output (-vv: debug)");
   app->add_flag("-q,--quiet", *quiet, "Errors only");
@@ -104,8 +114,7 @@ std::optional<int> Parse(CLI::App& app, int argc, char** argv) {
   return std::nullopt;
 }
 
-int FinishGet(GetConfig& config, const std::string& concurrency, int verbose, bool quiet) {
-  config.concurrency = ParseConcurrency(concurrency);
+int FinishGet(GetConfig& config, int verbose, bool quiet) {
   config.verbosity = quiet ? 0 : 1 + verbose;
   SetVerbosity(config.verbosity);
   if (config.url.empty() == config.manifest.empty()) {
@@ -123,23 +132,21 @@ int FinishGet(GetConfig& config, const std::string& concurrency, int verbose, bo
 int RunGetm(int argc, char** argv) {
   CLI::App app{"getm: fast, verified downloads of data URLs (the getmfs engine)", "getm"};
   GetConfig config;
-  std::string concurrency = "16";
   int verbose = 0;
   bool quiet = false;
   std::string file;
   Checked(app.add_option("url", config.url, "URL to download"), NotEmptyCheck("a URL"), "URL");
   Checked(app.add_option("file", file, "Destination file or directory"),
           NotEmptyCheck("a file or directory"), "FILE");
-  AddGetOptions(&app, &config, &concurrency, &verbose, &quiet);
+  AddGetOptions(&app, &config, &verbose, &quiet);
   if (auto rc = Parse(app, argc, argv)) return *rc;
   if (!file.empty()) config.output = file;
-  return FinishGet(config, concurrency, verbose, quiet);
+  return FinishGet(config, verbose, quiet);
 }
 
 // The arguments of `getmfs get`, filled in by the parse.
 struct GetArgs {
   GetConfig config;
-  std::string concurrency = "16";
   int verbose = 0;
   bool quiet = false;
   std::string file;   // the destination given as a second argument
@@ -150,7 +157,7 @@ CLI::App* AddGetCommand(CLI::App* app, GetArgs* g) {
   Checked(cmd->add_option("url", g->config.url, "URL to download"), NotEmptyCheck("a URL"), "URL");
   Checked(cmd->add_option("file", g->file, "Destination file or directory (same as -O)"),
           NotEmptyCheck("a file or directory"), "FILE");
-  AddGetOptions(cmd, &g->config, &g->concurrency, &g->verbose, &g->quiet);
+  AddGetOptions(cmd, &g->config, &g->verbose, &g->quiet);
   return cmd;
 }
 
@@ -163,7 +170,7 @@ int FinishGetCommand(GetArgs& g) {
     }
     g.config.output = g.file;
   }
-  return FinishGet(g.config, g.concurrency, g.verbose, g.quiet);
+  return FinishGet(g.config, g.verbose, g.quiet);
 }
 
 // The arguments of unmount, status and reload (each takes the mountpoint).

@@ -84,11 +84,12 @@ TEST_F(ProcessFaultsTest, KillingTheDaemonDuringAReadLeavesNoDeadMountpoint) {
 }
 
 TEST_F(ProcessFaultsTest, MountingOverADeadMountCleansItFirst) {
-  // A dead mount: the daemon and its auto_unmount helper both killed.
+  // A dead mount: the daemon, its auto_unmount helper and its guard all killed.
   ASSERT_NO_FATAL_FAILURE(Mount(origin_->Url("/tree/a.bin") + "\n"));
   pid_t pid = DaemonPid();
   Killed(pid);
-  RunResult helpers = Bash("pgrep -f 'fusermount3.*" + mp_ + "' || pgrep -f 'fusermount3.*auto_unmount'");
+  RunResult helpers = Bash("pgrep -f 'fusermount3.*" + mp_ + "' || pgrep -f 'fusermount3.*auto_unmount'; "
+                           "pgrep -f '__guard__.*" + mp_ + "'");
   for (const auto& line : Lines(helpers.out)) kill(static_cast<pid_t>(std::atol(line.c_str())), SIGKILL);
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
