@@ -324,12 +324,14 @@ bool MountpointUsable(const std::string& mountpoint) {
 // system; nullptr, after printing why, if one of them fails.
 std::unique_ptr<fs::FileSystem> CreateFileSystem(const MountConfig& config) {
   if (!MountpointUsable(config.mountpoint)) return nullptr;
-  auto manifest = drs::LoadManifestFile(config.manifest, config.drs);
+  // drs:// entries with a PATH resolve in the background, the others now (they need names).
+  auto manifest = drs::LoadManifestFile(config.manifest, config.drs, /*only_unnamed=*/true);
   if (!manifest) {
     std::fprintf(stderr, "getmfs mount: %s\n", manifest.error().message.c_str());
     return nullptr;
   }
   fs::MountOptions options = config.fs;
+  options.drs = config.drs;
   options.refresh.source = fs::ManifestSource(options.refresh, config.manifest, config.drs, drs::HasDrsEntries(*manifest));
   auto filesystem = fs::FileSystem::Create(*manifest, options);
   if (!filesystem) {

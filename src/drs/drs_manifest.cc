@@ -37,10 +37,12 @@ bool HasDrsEntries(const manifest::Manifest& manifest) {
                      [](const manifest::ManifestEntry& e) { return !e.drs_uri.empty(); });
 }
 
-std::map<std::size_t, Error> ResolveDrsEntries(manifest::Manifest* manifest, const DrsOptions& options) {
+std::map<std::size_t, Error> ResolveDrsEntries(manifest::Manifest* manifest, const DrsOptions& options,
+                                               bool only_unnamed) {
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < manifest->entries.size(); ++i) {
-    if (!manifest->entries[i].drs_uri.empty()) todo.push_back(i);
+    const auto& entry = manifest->entries[i];
+    if (!entry.drs_uri.empty() && (!only_unnamed || entry.path.empty())) todo.push_back(i);
   }
   std::map<std::size_t, Error> failed;
   std::mutex mu;
@@ -66,8 +68,8 @@ std::map<std::size_t, Error> ResolveDrsEntries(manifest::Manifest* manifest, con
   return failed;
 }
 
-Status ResolveAllDrsEntries(manifest::Manifest* manifest, const DrsOptions& options) {
-  auto failed = ResolveDrsEntries(manifest, options);
+Status ResolveAllDrsEntries(manifest::Manifest* manifest, const DrsOptions& options, bool only_unnamed) {
+  auto failed = ResolveDrsEntries(manifest, options, only_unnamed);
   if (failed.empty()) return manifest::CheckPaths(manifest->entries);
   Error first = failed.begin()->second;
   if (failed.size() > 1) {
@@ -77,10 +79,10 @@ Status ResolveAllDrsEntries(manifest::Manifest* manifest, const DrsOptions& opti
   return first;
 }
 
-Result<manifest::Manifest> LoadManifestFile(const std::string& file, const DrsOptions& options) {
+Result<manifest::Manifest> LoadManifestFile(const std::string& file, const DrsOptions& options, bool only_unnamed) {
   auto manifest = manifest::ParseManifestFile(file);
   if (!manifest || !HasDrsEntries(*manifest)) return manifest;
-  Status resolved = ResolveAllDrsEntries(&*manifest, options);
+  Status resolved = ResolveAllDrsEntries(&*manifest, options, only_unnamed);
   if (!resolved) return resolved.error();
   return manifest;
 }

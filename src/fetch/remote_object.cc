@@ -14,7 +14,7 @@ RemoteObject::RemoteObject(std::string path, http::SignedUrl url, std::optional<
       expected_(std::move(checksum)),
       expected_from_manifest_(expected_.known()) {
   UrlChangedLocked();
-  if (manifest_size_ && expected_from_manifest_) {
+  if (manifest_size_ && expected_from_manifest_ && !url_.empty()) {
     // Everything a read needs is known: no probe (and no If-Match, as no ETag is known).
     meta_.size = *manifest_size_;
     probe_state_ = ProbeState::kDone;
@@ -116,6 +116,13 @@ Status RemoteObject::EnsureProbed(const http::ProbeOptions& options, Deadline de
     }
   }
   probe_state_ = ProbeState::kRunning;
+  if (url_.empty() && locator_) {
+    Status located = LocateLocked(lock);
+    if (!located || probe_state_ == ProbeState::kDone) {
+      cv_.notify_all();
+      return located;
+    }
+  }
   http::SignedUrl url = url_;
   lock.unlock();
   http::ProbeOptions bounded = options;
@@ -126,6 +133,36 @@ Status RemoteObject::EnsureProbed(const http::ProbeOptions& options, Deadline de
   Status finished = FinishProbeLocked(meta, url);
   cv_.notify_all();
   return finished;
+}
+
+void RemoteObject::SetLocator(Locator locator) {
+  std::scoped_lock lock(mu_);
+  locator_ = std::move(locator);
+}
+
+bool RemoteObject::NeedsLocating() const {
+  std::scoped_lock lock(mu_);
+  return url_.empty() && locator_ != nullptr;
+}
+
+Status RemoteObject::LocateLocked(std::unique_lock<std::mutex>& lock) {
+  Locator locate = locator_;
+  lock.unlock();
+  auto located = locate();
+  lock.lock();
+  if (!located) return FinishProbeLocked(located.error(), url_);
+  url_ = std::move(located->url);
+  UrlChangedLocked();
+  if (!manifest_size_) manifest_size_ = located->size;
+  if (!expected_from_manifest_ && located->checksum.known()) {
+    expected_ = located->checksum;
+    expected_from_manifest_ = true;
+  }
+  if (manifest_size_ && expected_from_manifest_) {
+    meta_.size = *manifest_size_;   // all a read needs: no probe
+    probe_state_ = ProbeState::kDone;
+  }
+  return Ok{};
 }
 
 Status RemoteObject::FinishProbeLocked(const Result<http::ObjectMeta>& meta, const http::SignedUrl& url) {
@@ -154,7 +191,9 @@ Result<std::uint64_t> RemoteObject::Size(Deadline deadline) {
   {
     std::unique_lock lock(mu_);
     if (manifest_size_) return *manifest_size_;
-    cv_.wait_until(lock, deadline, [&] { return probe_state_ == ProbeState::kDone || probe_state_ == ProbeState::kFailed; });
+    // A probe in progress is waited for; one not started yet is the caller's to run (a
+    // lookup must not wait for the background probes to reach its entry).
+    cv_.wait_until(lock, deadline, [&] { return probe_state_ != ProbeState::kRunning; });
     if (probe_state_ == ProbeState::kDone) return meta_.size;
     if (probe_state_ == ProbeState::kFailed) return *probe_error_;
   }

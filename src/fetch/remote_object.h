@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,15 @@ struct ObjectCounters {
   std::uint64_t errors = 0;
   std::string last_error;
 };
+
+// Where an object is, found when first needed (a DRS URI resolved in the background): its
+// URL (with headers) and what the lookup says of its size and checksum.
+struct Located {
+  http::SignedUrl url;
+  std::optional<std::uint64_t> size;
+  integrity::Expected checksum;
+};
+using Locator = std::function<Result<Located>()>;
 
 class RemoteObject {
  public:
@@ -56,8 +66,13 @@ class RemoteObject {
   bool SameManifestData(const RemoteObject& other) const;
   // A new URL for an object never read: forget the old probe (it is probed again on use).
   void Rebind(http::SignedUrl url);
+  // For an object made without a URL: its probe first asks the locator (set before use).
+  void SetLocator(Locator locator);
+  // True while it has no URL and a locator to find one.
+  bool NeedsLocating() const;
 
-  // Size for getattr: the manifest's, else the probe's (waits for it).
+  // Size for getattr: the manifest's, else the probe's (waits for one in progress; an error when
+  // none has run yet, for the caller to probe).
   Result<std::uint64_t> Size(Deadline deadline);
   std::optional<std::uint64_t> KnownSize() const;
   // Runs the probe now (in this thread) unless it has run or is running elsewhere; waits
@@ -111,6 +126,7 @@ class RemoteObject {
   std::int64_t url_since_ = 0;           // Unix time the URL was given
   void UrlChangedLocked();
   std::optional<std::uint64_t> manifest_size_;
+  Locator locator_;                       // set for an object without a URL yet
   integrity::Expected expected_;          // from the manifest, else from the probe's headers
   bool expected_from_manifest_;
 
@@ -119,6 +135,9 @@ class RemoteObject {
   http::ObjectMeta meta_;
   std::optional<Error> probe_error_;
   std::chrono::steady_clock::time_point probe_failed_at_{};
+  // Runs the locator (without the lock) and takes what it found; kDone when that is all
+  // a read needs. The lock is held again on return.
+  Status LocateLocked(std::unique_lock<std::mutex>& lock);
   Status FinishProbeLocked(const Result<http::ObjectMeta>& meta, const http::SignedUrl& url);
 
   std::atomic<std::uint64_t> cache_id_{0};

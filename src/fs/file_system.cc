@@ -29,6 +29,16 @@ FileSystem::FileSystem(MountOptions options) : options_(std::move(options)) {
   prefetch_limits_.streaming = options_.concurrency.value_or(1) <= 1;
 }
 
+namespace {
+
+// Probed in the background (ProbeQueue): objects whose size the manifest does not give, and
+// drs:// entries left unresolved. The rest is probed on first use, if at all.
+bool NeedsBackgroundProbe(const fetch::RemoteObject& object) {
+  return object.NeedsProbe() && (!object.KnownSize() || object.NeedsLocating());
+}
+
+}  // namespace
+
 FileSystem::~FileSystem() { Stop(); }
 
 Result<std::unique_ptr<FileSystem>> FileSystem::Create(const manifest::Manifest& manifest, MountOptions options) {
@@ -38,7 +48,7 @@ Result<std::unique_ptr<FileSystem>> FileSystem::Create(const manifest::Manifest&
     return Error{ErrorKind::kBadInput, "--cache-size must hold at least 16 blocks (" +
                                            std::to_string(options.block_size * 16) + " bytes)"};
   }
-  auto table = InodeTable::Build(manifest, nullptr);
+  auto table = InodeTable::Build(manifest, nullptr, &options.drs);
   if (!table) return table.error();
   std::unique_ptr<FileSystem> fs(new FileSystem(std::move(options)));
   fs->table_ = std::move(*table);
@@ -68,7 +78,7 @@ Status FileSystem::Start() {
     std::scoped_lock lock(mu_);
     for (const auto& [path, ino] : table_.paths()) {
       auto object = table_.ObjectOf(ino);
-      if (object && !object->KnownSize()) unknown.push_back(object);
+      if (object && NeedsBackgroundProbe(*object)) unknown.push_back(object);
     }
   }
   probes_ = std::make_unique<ProbeQueue>(probe_options_, options_.probe_threads);
@@ -368,7 +378,7 @@ std::set<std::string> FileSystem::ConfirmReload(ReloadPlan& plan, const InodeTab
 Status FileSystem::Reload(const manifest::Manifest& manifest, std::vector<Invalidation>* invalidations) {
   Result<InodeTable> fresh = [&] {
     std::scoped_lock lock(mu_);
-    return InodeTable::Build(manifest, &table_);
+    return InodeTable::Build(manifest, &table_, &options_.drs);
   }();
   if (!fresh) return fresh.error();
   ReloadPlan plan = [&] {
@@ -396,10 +406,10 @@ Status FileSystem::Reload(const manifest::Manifest& manifest, std::vector<Invali
     *invalidations = std::move(diff.invalidations);
     table_ = std::move(*fresh);
     ++generation_;
-    // New objects with unknown sizes get probed in the background.
+    // New objects with unknown sizes (or URIs) get probed in the background.
     for (const auto& [path, ino] : table_.paths()) {
       auto object = table_.ObjectOf(ino);
-      if (object && !object->KnownSize() && object->NeedsProbe()) unknown.push_back(object);
+      if (object && NeedsBackgroundProbe(*object)) unknown.push_back(object);
     }
   }
   if (probes_) probes_->Push(unknown);

@@ -46,6 +46,7 @@ struct MountOptions {
   bool verify_random_background = false;    // --verify-random background
   std::string ca_bundle;                    // --ca-bundle ("": the system's CAs)
   RefreshOptions refresh;                   // --refresh-command, --refresh-timeout, --refresh-before
+  drs::DrsOptions drs;                      // resolves drs:// entries left to the background
   std::uint32_t uid = 0, gid = 0;
   std::uint32_t file_mode = 0444, dir_mode = 0555;
   std::string worker_path;

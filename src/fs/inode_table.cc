@@ -61,7 +61,26 @@ std::uint64_t InodeTable::DirectoryFor(const std::vector<std::string>& parts, co
   return parent;
 }
 
-Result<InodeTable> InodeTable::Build(const manifest::Manifest& manifest, const InodeTable* previous) {
+namespace {
+
+// The object's probe resolves its DRS URI (in the background: see ProbeQueue).
+fetch::Locator DrsLocator(const std::string& uri, const drs::DrsOptions* options) {
+  if (options == nullptr) {
+    return [uri]() -> Result<fetch::Located> {
+      return Error{ErrorKind::kInternal, uri + " was not resolved (no DRS settings)"};
+    };
+  }
+  return [uri, drs = *options]() -> Result<fetch::Located> {
+    auto resolved = drs::Resolve(uri, drs);
+    if (!resolved) return resolved.error();
+    return fetch::Located{http::SignedUrl(resolved->url, resolved->headers), resolved->size, resolved->checksum};
+  };
+}
+
+}  // namespace
+
+Result<InodeTable> InodeTable::Build(const manifest::Manifest& manifest, const InodeTable* previous,
+                                     const drs::DrsOptions* drs) {
   InodeTable table;
   if (previous != nullptr) table.next_ino_ = previous->next_ino_;
   for (const auto& entry : manifest.entries) {
@@ -80,6 +99,7 @@ Result<InodeTable> InodeTable::Build(const manifest::Manifest& manifest, const I
     file.line = entry.line;
     file.object = std::make_shared<fetch::RemoteObject>(entry.path, http::SignedUrl(entry.url, entry.headers), entry.size, entry.checksum);
     file.object->ino = file.ino;
+    if (entry.url.empty() && !entry.drs_uri.empty()) file.object->SetLocator(DrsLocator(entry.drs_uri, drs));
     table.nodes_[parent].children[file.name] = file.ino;
     table.by_path_[entry.path] = file.ino;
     table.nodes_[file.ino] = std::move(file);

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "drs/drs_client.h"
 #include "fetch/remote_object.h"
 #include "manifest/manifest.h"
 #include "util/error.h"
@@ -32,7 +33,10 @@ class InodeTable {
   // The table for a manifest (a new object for every file). Paths also in `previous` keep
   // their inode numbers (unless a file became a directory or the reverse); new ones are
   // numbered after all of previous's, so no number is ever used for two things.
-  static Result<InodeTable> Build(const manifest::Manifest& manifest, const InodeTable* previous);
+  // A drs:// entry not resolved yet gets an object without a URL whose probe resolves it
+  // (with `drs`; without, its reads fail saying so).
+  static Result<InodeTable> Build(const manifest::Manifest& manifest, const InodeTable* previous,
+                                  const drs::DrsOptions* drs = nullptr);
 
   const Node* Find(std::uint64_t ino) const;
   const Node* Child(std::uint64_t parent, const std::string& name) const;

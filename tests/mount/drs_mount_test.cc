@@ -4,6 +4,8 @@
 // sees nothing), and a clear refusal to mount without a token.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 
 #include "support/mount_fixture.h"
@@ -51,6 +53,26 @@ TEST_F(DrsMountTest, DrsObjectsMountUnderTheirNamesAndVerifyWithTheirChecksums) 
   ExpectNoSecrets();
   RunResult r = RunProgram({kBinary, "unmount", mp_}, {}, 20);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(DrsMountTest, EntriesWithAPathResolveInTheBackgroundAfterTheMountIsUp) {
+  origin_->ConfigureDrs(nlohmann::json::array(
+      {{{"id", "big"}, {"path", "/big.bin"}, {"token", kToken}},
+       {{"id", "s3obj"}, {"path", "/s3.bin"}, {"token", kToken}, {"access", "id"}, {"headers", {"X-Drs-Key: k-mount"}},
+        {"checksums", {"crc32c"}}}}));
+  // "missing" does not resolve: with a PATH the mount does not wait for it, its reads fail.
+  ASSERT_NO_FATAL_FAILURE(MountDrs(origin_->DrsUri("big") + " data/big.bin\n" + origin_->DrsUri("s3obj") +
+                                   " data/s3.bin\n" + origin_->DrsUri("missing") + " data/missing.bin\n"));
+  RunResult ls = RunProgram({"ls", Mp("data")}, {}, 20);
+  EXPECT_EQ(ls.out, "big.bin\nmissing.bin\ns3.bin\n") << ls.err;
+  EXPECT_EQ(FileMd5Hex(Mp("data/big.bin")), FileMd5Hex(Src("big.bin")));
+  EXPECT_EQ(FileMd5Hex(Mp("data/s3.bin")), FileMd5Hex(Src("s3.bin")));
+  EXPECT_EQ(Xattr(Mp("data/s3.bin"), "user.getmfs.verified").value_or(""), "verified");
+  PyRead missing = PythonRead(Mp("data/missing.bin"), 30);
+  EXPECT_FALSE(missing.ok) << missing.raw;
+  EXPECT_EQ(missing.error_number, ESTALE) << missing.raw;
+  EXPECT_TRUE(WaitFor([&] { return Contains(Log(), "404"); }, 10)) << Log();
+  ExpectNoSecrets();
 }
 
 TEST_F(DrsMountTest, AReadOutlivesItsAccessUrl) {
