@@ -519,6 +519,13 @@ TEST(ManifestJson, ParseErrorsGiveBytePosition) {
   EXPECT_TRUE(StartsWith(message, "m.json: invalid JSON at byte ")) << message;
 }
 
+TEST(ManifestJson, NumberOutOfRangeIsAnError) {
+  EXPECT_EQ(ErrorOf("[{\"url\": \"" + Url("a") + "\", \"size\": 1e999}]", "m.json"),
+            "m.json: invalid JSON: a number is out of range");
+  EXPECT_EQ(ErrorOf("[{\"url\": 4" + std::string(400, '4') + "}]", "m.json"),
+            "m.json: invalid JSON: a number is out of range");
+}
+
 TEST(ManifestJson, EmptyList) {
   EXPECT_EQ(ErrorOf(" [ ] ", "manifest.json"), "no URLs in manifest.json");
 }
