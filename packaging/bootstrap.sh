@@ -48,6 +48,11 @@ case "$mode" in
     tsan_tests="$(cat tests/tsan-tests.txt)"
     (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
         ctest --output-on-failure --timeout 900 -j 2 -R "$tsan_tests")
+    # The parsers under libFuzzer (clang; tests/fuzz/README.md): 30 s per target.
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGETMFS_WERROR=ON \
+        -DGETMFS_FUZZ=ON -DGETMFS_TESTS=OFF >/dev/null
+    cmake --build build-fuzz -j "$jobs" --target fuzz
+    bash tests/fuzz/run.sh build-fuzz 30
     DMESG_START="$dmesg_start" bash tests/ci_checks.sh build build-asan build-tsan
     ;;
   *)

@@ -131,12 +131,13 @@ std::string ContentDispositionFilename(const std::string& value) {
       }
     }
   }
-  auto slash = name.find_last_of("/\\");
-  if (slash != std::string::npos) name = name.substr(slash + 1);
-  if (name == "." || name == "..") name.clear();
+  // Control characters go first: "..\x01" must not become ".." after the check.
   name.erase(std::remove_if(name.begin(), name.end(),
                             [](char c) { return std::iscntrl(static_cast<unsigned char>(c)); }),
              name.end());
+  auto slash = name.find_last_of("/\\");
+  if (slash != std::string::npos) name = name.substr(slash + 1);
+  if (name == "." || name == "..") name.clear();
   return name;
 }
 

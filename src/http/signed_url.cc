@@ -163,7 +163,9 @@ std::optional<std::int64_t> SignatureExpiry(const std::string& url) {
     char* end = nullptr;
     long long seconds = std::strtoll(expires->second.c_str(), &end, 10);
     if (end == expires->second.c_str() || *end != '\0' || seconds < 0) continue;
-    return *start + seconds;
+    std::int64_t expiry;   // past 2^63 seconds: no usable expiry (and no signed overflow)
+    if (__builtin_add_overflow(*start, static_cast<std::int64_t>(seconds), &expiry)) continue;
+    return expiry;
   }
   // Legacy S3 (AWSAccessKeyId + Expires=unix time) and GCS V2 (Expires=unix time) URLs.
   auto legacy = params.find("expires");

@@ -52,7 +52,8 @@ std::vector<std::uint64_t> S3PartSizeCandidates(std::uint64_t size, std::uint64_
   proposals.push_back(CeilDiv(even, kMiB) * kMiB);
   proposals.push_back(even);
   for (std::uint64_t part_size : proposals) {
-    if (S3PartCount(size, part_size) != parts) continue;
+    // 0: rounding `even` up to a whole MiB wrapped (a size near 2^64, as a server may claim).
+    if (part_size == 0 || S3PartCount(size, part_size) != parts) continue;
     // One part: every part size >= size gives the same (single-part) layout.
     if (parts == 1) part_size = std::max<std::uint64_t>(size, 1);
     if (std::find(candidates.begin(), candidates.end(), part_size) != candidates.end()) continue;

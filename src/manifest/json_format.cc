@@ -131,6 +131,9 @@ Result<Manifest> ParseJson(const std::string& text, const std::string& name) {
     std::string reason = JsonErrorReason(e.what());
     return BadInput(name + ": invalid JSON at byte " + std::to_string(e.byte) + " (" +
                     LineColumn(text, e.byte) + ")" + (reason.empty() ? "" : ": " + reason));
+  } catch (const nlohmann::json::out_of_range&) {
+    // A number past what a double holds (1e999): nlohmann throws this instead of a parse_error.
+    return BadInput(name + ": invalid JSON: a number is out of range");
   }
   if (!doc.is_array()) return BadInput(name + ": expected a JSON list of entries");
   Manifest manifest;

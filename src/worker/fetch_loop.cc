@@ -204,16 +204,16 @@ class FetchLoop::Impl {
       auto message = ReceiveMessage(control_fd_, &closed);
       if (closed) return false;
       if (!message) return true;
-      const std::string type = message->value("t", "");
       try {
+        const std::string type = MessageType(*message);
         if (type == "job") {
           AddJob(JobFromJson(*message));
         } else if (type == "credit") {
-          Credit(message->at("id").get<std::uint64_t>(), TargetsFromJson(message->at("targets")));
+          Credit(MessageId(*message), CreditTargets(*message));
         } else if (type == "cancel") {
-          Cancel(message->at("id").get<std::uint64_t>());
+          Cancel(MessageId(*message));
         }
-      } catch (const nlohmann::json::exception& e) {
+      } catch (const MalformedMessage& e) {
         LOG(Error) << "worker: malformed message from the supervisor: " << e.what();
         return false;
       }

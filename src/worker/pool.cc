@@ -241,25 +241,37 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
   }
 }
 
-void Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
-  const std::string type = m.value("t", "");
-  if (type == "blocks") {
-    HandleBlocksLocked(m, callbacks);
-  } else if (type == "done") {
-    HandleDoneLocked(worker, m, callbacks);
+bool Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
+  try {
+    const std::string type = MessageType(m);
+    if (type == "blocks") {
+      HandleBlocksLocked(worker, m, callbacks);
+    } else if (type == "done") {
+      HandleDoneLocked(worker, m, callbacks);
+    }
+    return true;
+  } catch (const MalformedMessage& e) {
+    LOG(Error) << "worker " << worker << " sent a malformed message (" << e.what() << "); restarting it";
+    return false;
   }
 }
 
-void Pool::HandleBlocksLocked(const nlohmann::json& m, std::vector<Callback>* callbacks) {
-  for (const auto& b : m.at("b")) {
-    std::uint64_t id = b.at(0).get<std::uint64_t>();
-    std::uint64_t index = b.at(1).get<std::uint64_t>();
-    std::uint32_t crc = b.at(2).get<std::uint32_t>();
+void Pool::HandleBlocksLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
+  for (const BlockReport& report : BlocksFromJson(m)) {
+    const std::uint64_t id = report.job, index = report.index;
+    const std::uint32_t crc = report.crc;
     auto it = jobs_.find(id);
     if (it == jobs_.end()) continue;
     Job& job = it->second;
+    // Blocks come in order, each once, from the worker running the job, into a target it
+    // was given (SpecToResume counts on it).
     std::uint64_t target = index - job.spec.first_index;
-    std::uint64_t length = target < job.spec.targets.size() ? job.spec.targets[target].length : 0;
+    if (job.worker != worker || index < job.spec.first_index || target != job.blocks_done ||
+        target >= job.spec.targets.size()) {
+      throw MalformedMessage("block " + std::to_string(index) + " of job " + std::to_string(id) +
+                             " is not the next block of a job it runs");
+    }
+    std::uint64_t length = job.spec.targets[target].length;
     if (job.reported_bytes == 0) {
       job.first_block = Clock::now();
       job.first_block_bytes = length;
@@ -276,13 +288,15 @@ void Pool::HandleBlocksLocked(const nlohmann::json& m, std::vector<Callback>* ca
 }
 
 void Pool::HandleDoneLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
-  std::uint64_t id = m.value("id", std::uint64_t{0});
+  const DoneReport done = DoneFromJson(m);
+  const std::uint64_t id = done.id;
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
   Job& job = it->second;
+  if (job.worker != worker) throw MalformedMessage("done for job " + std::to_string(id) + ", which it does not run");
   JobObserver* observer = job.observer;
   JobResult result;
-  result.cancelled = m.value("cancelled", false);
+  result.cancelled = done.cancelled;
   if (job.restart_requested && result.cancelled && !job.cancel_requested &&
       job.blocks_done < job.spec.targets.size()) {
     // Cancelled by RestartIfStalled: the rest runs again, first in line, on whichever
@@ -294,13 +308,13 @@ void Pool::HandleDoneLocked(int worker, const nlohmann::json& m, std::vector<Cal
   const bool finished_anyway = job.restart_requested && result.cancelled && !job.cancel_requested;
   if (finished_anyway) result.cancelled = false;
   job.restart_requested = false;
-  result.retries = m.value("retries", 0);
-  result.ranges_ignored = m.value("ranges_ignored", false);
+  result.retries = done.retries;
+  result.ranges_ignored = done.ranges_ignored;
   stats_.retries += static_cast<std::uint64_t>(result.retries);
-  if (!m.value("ok", false) && !result.cancelled && !finished_anyway) {
+  if (!done.ok && !result.cancelled && !finished_anyway) {
     bool known = false;
-    ErrorKind kind = KindFromName(m.value("kind", "internal"), &known);
-    result.error = Error{kind, m.value("msg", "transfer failed"), m.value("http", 0)};
+    ErrorKind kind = KindFromName(done.kind, &known);
+    result.error = Error{kind, done.msg, done.http};
     ++stats_.jobs_failed;
   }
   if (!result.error && !result.cancelled) MeasureSucceededLocked(&job);
@@ -446,7 +460,7 @@ void Pool::DrainLocked(const std::vector<pollfd>& fds, const std::vector<int>& o
     while (!closed && w.alive) {
       auto message = ReceiveMessage(w.link->fd(), &closed);
       if (!message) break;
-      HandleMessageLocked(worker, *message, callbacks);
+      if (!HandleMessageLocked(worker, *message, callbacks)) closed = true;   // treated as gone
     }
     if (closed) WorkerDiedLocked(worker, callbacks);
   }

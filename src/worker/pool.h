@@ -144,9 +144,10 @@ class Pool {
   void SendLocked(int worker, const nlohmann::json& message);
   // What to send a worker for `job`: the rest of it, after the blocks already reported.
   static JobSpec SpecToResume(const Job& job);
-  void HandleMessageLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
+  // False when the message is malformed (MalformedMessage): the worker is then treated as gone.
+  bool HandleMessageLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
   // A worker's report of finished blocks: progress for the stall check and the tuner.
-  void HandleBlocksLocked(const nlohmann::json& message, std::vector<Callback>* callbacks);
+  void HandleBlocksLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
   // A worker's report that a job ended (or was cancelled to be restarted elsewhere).
   void HandleDoneLocked(int worker, const nlohmann::json& message, std::vector<Callback>* callbacks);
   // Puts a job its worker cancelled for RestartIfStalled back at the head of the queue.

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -43,10 +44,40 @@ struct JobSpec {
   std::int64_t budget_ms = 300000;   // time for the job, retries included
 };
 
+// A message that is not what the protocol says (a member missing or of the wrong type, a
+// number out of range). Every decoder below throws only this; its caller treats the peer
+// that sent it as broken.
+struct MalformedMessage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A block report and a job's end, as the supervisor reads them from "blocks" and "done".
+struct BlockReport {
+  std::uint64_t job = 0, index = 0;
+  std::uint32_t crc = 0;
+};
+struct DoneReport {
+  std::uint64_t id = 0;
+  bool ok = false;
+  bool cancelled = false;
+  std::string kind = "internal";   // getm::ErrorKindName when !ok
+  std::string msg = "transfer failed";
+  int http = 0;
+  int retries = 0;
+  bool ranges_ignored = false;
+};
+
 nlohmann::json ToJson(const JobSpec& spec);
 JobSpec JobFromJson(const nlohmann::json& j);
 nlohmann::json TargetsToJson(const std::vector<BlockTarget>& targets);
 std::vector<BlockTarget> TargetsFromJson(const nlohmann::json& j);
+// The message's "t": "" when it has none.
+std::string MessageType(const nlohmann::json& message);
+std::vector<BlockReport> BlocksFromJson(const nlohmann::json& message);
+DoneReport DoneFromJson(const nlohmann::json& message);
+// The "id" of a credit or cancel message, and the "targets" of a credit.
+std::uint64_t MessageId(const nlohmann::json& message);
+std::vector<BlockTarget> CreditTargets(const nlohmann::json& message);
 
 // Messages waiting to go out on a non-blocking SOCK_SEQPACKET socket, in order. Sending
 // never blocks: what the socket does not take now waits here, and the caller's loop calls

@@ -319,6 +319,11 @@ TEST(S3EtagTest, CandidatesAreConsistentAndFew) {
             (std::vector<std::uint64_t>{8 * kMiB, (100 * kMiB + 12) / 13}));
   EXPECT_TRUE(S3PartSizeCandidates(10, 6).empty());
   EXPECT_EQ(S3PartSizeCandidates(3 * kMiB, 1), (std::vector<std::uint64_t>{3 * kMiB}));
+  // A size a server may claim (Content-Range total) near 2^64: rounding up to a whole MiB
+  // wrapped to a part size of 0, and a division by zero (found by fuzz_headers).
+  constexpr std::uint64_t kMax = ~std::uint64_t{0};
+  EXPECT_EQ(S3PartSizeCandidates(kMax, 1), (std::vector<std::uint64_t>{kMax}));
+  EXPECT_EQ(S3PartSizeCandidates(kMax, 2), (std::vector<std::uint64_t>{std::uint64_t{1} << 63}));
   std::mt19937_64 rng(9);
   for (int i = 0; i < 2000; ++i) {
     std::uint64_t size = rng() % (std::uint64_t{1} << 40) + 1;

@@ -312,6 +312,34 @@ TEST(ManifestText, InvalidGivenPaths) {
   EXPECT_TRUE(StartsWith(ErrorOf(Url("x") + " " + std::string(256, 'n') + "\n"), "urls.txt:1: "));
 }
 
+// The path cases of tests/fuzz/corpus/manifest/path-*: each refused, naming its line.
+TEST(ManifestText, ControlCharactersInAGivenPath) {
+  EXPECT_EQ(ErrorOf("# ok\n" + Url("x") + " bad\x01name\n"),
+            "urls.txt:2: path \"bad\\x01name\" contains a control character");
+  EXPECT_EQ(ErrorOf(Url("x") + " a\n" + Url("y") + " del\x7f\n"),
+            "urls.txt:2: path \"del\\x7f\" contains a control character");
+}
+
+TEST(ManifestText, DuplicatesAfterPercentDecoding) {
+  EXPECT_EQ(ErrorOf("https://h.example/a%2Fb?sig=secret\nhttps://h.example/z?sig=secret a/b\n"),
+            "urls.txt:2: duplicate path \"a/b\" (first on line 1)");
+  EXPECT_EQ(ErrorOf("https://h.example/x/a%2Eb?sig=secret\n\nhttps://h.example/y/a.b?sig=secret\n"),
+            "urls.txt:3: duplicate path \"a.b\" (first on line 1)");
+}
+
+TEST(ManifestJson, PathCasesNameTheirEntry) {
+  auto entry = [](const std::string& filepath) {
+    return "{\"url\": \"" + Url("a") + "\", \"filepath\": \"" + filepath + "\"}";
+  };
+  EXPECT_EQ(ErrorOf("[" + entry("ok") + ", " + entry("/b") + "]", "m.json"),
+            "m.json: entry 2: path \"/b\" is absolute (must be relative)");
+  EXPECT_EQ(ErrorOf("[" + entry("c\\u0001") + "]", "m.json"),
+            "m.json: entry 1: path \"c\\x01\" contains a control character");
+  EXPECT_EQ(ErrorOf("[" + entry("a//b") + "]", "m.json"), "m.json: entry 1: path \"a//b\" has an empty component");
+  EXPECT_EQ(ErrorOf("[" + entry("x/y") + ", {\"url\": \"https://h.example/x%2Fy?sig=secret\"}]", "m.json"),
+            "m.json: entry 2: duplicate path \"x/y\" (first in entry 1)");
+}
+
 TEST(ManifestText, UnusableDerivedPath) {
   std::string message = ErrorOf(Url("dir/%2e%2e") + "\n");
   EXPECT_TRUE(StartsWith(message,
@@ -517,6 +545,13 @@ TEST(ManifestJson, ParseErrorsGiveBytePosition) {
   EXPECT_TRUE(Contains(message, "(line 2, column ")) << message;
   message = ErrorOf("[{\"url\": \"" + Url("a") + "\"}] trailing", "m.json");
   EXPECT_TRUE(StartsWith(message, "m.json: invalid JSON at byte ")) << message;
+}
+
+TEST(ManifestJson, NumberOutOfRangeIsAnError) {
+  EXPECT_EQ(ErrorOf("[{\"url\": \"" + Url("a") + "\", \"size\": 1e999}]", "m.json"),
+            "m.json: invalid JSON: a number is out of range");
+  EXPECT_EQ(ErrorOf("[{\"url\": 4" + std::string(400, '4') + "}]", "m.json"),
+            "m.json: invalid JSON: a number is out of range");
 }
 
 TEST(ManifestJson, EmptyList) {

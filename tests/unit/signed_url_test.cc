@@ -178,6 +178,11 @@ TEST(SignatureExpiry, S3SigV4) {
   // Parameter names are matched without regard to case.
   EXPECT_EQ(SignatureExpiry("https://h/k?x-amz-date=20240101T000000Z&x-amz-expires=60"),
             k2024 + 60);
+  // An expiry past 2^63 seconds is none (it was a signed overflow).
+  EXPECT_EQ(SignatureExpiry("https://h/k?X-Amz-Date=20240101T000000Z&X-Amz-Expires=9223372036854775807"),
+            std::nullopt);
+  EXPECT_EQ(SignatureExpiry("https://h/k?X-Goog-Date=20240101T000000Z&X-Goog-Expires=99999999999999999999"),
+            std::nullopt);
 }
 
 TEST(SignatureExpiry, GcsV4) {
