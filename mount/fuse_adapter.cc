@@ -60,6 +60,10 @@ void Init(void* userdata, fuse_conn_info* conn) {
   // prefetcher goes further ahead.
   conn->max_readahead = 1 << 20;
   conn->max_read = 1 << 20;   // must equal the max_read mount option
+  // The kernel's asynchronous read-ahead stops at the congestion threshold (default 9 of 12
+  // background requests): with many readers that starves our prefetcher of requests to serve.
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
   if (adapter->on_ready_) adapter->on_ready_();
 }
 

@@ -48,7 +48,8 @@ const std::vector<MountValue>& MountValues() {
        PageMultipleCheck(4 * kKiB, 64 * kMiB),
        [](const std::string& v, C* c) { c->fs.block_size = Bytes(v); }},
       {"--max-readahead", "max_readahead", "SIZE",
-       "Largest read-ahead window per open file, 4K to 1G (default 64M)", SizeCheck(4 * kKiB, kGiB),
+       "Largest read-ahead window per open file, 4K to 1G (default: 4M per connection, at least 64M)",
+       SizeCheck(4 * kKiB, kGiB),
        [](const std::string& v, C* c) { c->fs.max_readahead = Bytes(v); }},
       {"--verify-random", "verify_random", "off|background",
        "off (default): a file read at random stays 'partial' until all of it was read; "

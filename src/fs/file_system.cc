@@ -24,7 +24,10 @@ constexpr double kAttrTimeout = 3600;   // objects are immutable; reload invalid
 FileSystem::FileSystem(MountOptions options) : options_(std::move(options)) {
   mount_time_ = static_cast<std::int64_t>(std::time(nullptr));
   prefetch_limits_.block_size = options_.block_size;
-  prefetch_limits_.max_readahead = options_.max_readahead;
+  prefetch_limits_.max_readahead =
+      options_.max_readahead != 0
+          ? options_.max_readahead
+          : std::max<std::uint64_t>(64 << 20, std::uint64_t{4 << 20} * static_cast<std::uint64_t>(options_.concurrency.value_or(1)));
   prefetch_limits_.max_request = options_.max_request;
   prefetch_limits_.streaming = options_.concurrency.value_or(1) <= 1;
 }

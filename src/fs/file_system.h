@@ -39,7 +39,9 @@ struct MountOptions {
   std::size_t cache_size = 0;               // 0: fetch::DefaultCacheSize()
   std::optional<int> concurrency = 16;      // range requests in flight; nullopt: no workers
   int workers = 0;
-  std::size_t max_readahead = 64 << 20;     // largest read-ahead window of one stream
+  // Largest read-ahead window of one stream; 0: enough to keep every connection busy (4 MiB
+  // per connection of --concurrency, at least 64 MiB), within the reader's share of the cache.
+  std::size_t max_readahead = 0;
   std::size_t max_request = 8 << 20;        // largest single range request
   double timeout_seconds = 60;              // a read's deadline
   int probe_threads = 8;                    // background probes at once
