@@ -108,7 +108,9 @@ fuse_session* NewFuseSession(const MountConfig& config, FuseAdapter* adapter) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-  return fuse_session_new(&fargs, &FuseAdapter::Operations(), sizeof(fuse_lowlevel_ops), adapter);
+  fuse_session* session = fuse_session_new(&fargs, &FuseAdapter::Operations(), sizeof(fuse_lowlevel_ops), adapter);
+  fuse_opt_free_args(&fargs);   // the parse made its own copy of them; the session keeps none
+  return session;
 }
 
 // The session the daemon serves; nullptr, with the parent told why, if libfuse refuses it.

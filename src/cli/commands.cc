@@ -135,7 +135,7 @@ int RunGetm(int argc, char** argv) {
   int verbose = 0;
   bool quiet = false;
   std::string file;
-  Checked(app.add_option("url", config.url, "URL to download"), NotEmptyCheck("a URL"), "URL");
+  Checked(app.add_option("url", config.url, "URL (or drs:// URI) to download"), NotEmptyCheck("a URL"), "URL");
   Checked(app.add_option("file", file, "Destination file or directory"),
           NotEmptyCheck("a file or directory"), "FILE");
   AddGetOptions(&app, &config, &verbose, &quiet);
@@ -154,7 +154,7 @@ struct GetArgs {
 
 CLI::App* AddGetCommand(CLI::App* app, GetArgs* g) {
   CLI::App* cmd = app->add_subcommand("get", "Download URLs with verification (same as getm)");
-  Checked(cmd->add_option("url", g->config.url, "URL to download"), NotEmptyCheck("a URL"), "URL");
+  Checked(cmd->add_option("url", g->config.url, "URL (or drs:// URI) to download"), NotEmptyCheck("a URL"), "URL");
   Checked(cmd->add_option("file", g->file, "Destination file or directory (same as -O)"),
           NotEmptyCheck("a file or directory"), "FILE");
   AddGetOptions(cmd, &g->config, &g->verbose, &g->quiet);

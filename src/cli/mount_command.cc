@@ -28,7 +28,8 @@ struct MountValue {
   void (*set)(const std::string& value, mount::MountConfig* c);
 };
 
-const std::vector<MountValue>& MountValues() {
+// How much is fetched, cached and waited for.
+const std::vector<MountValue>& FetchValues() {
   using C = mount::MountConfig;
   static const std::vector<MountValue> values = {
       {"--concurrency", "concurrency", "N|none",
@@ -59,6 +60,14 @@ const std::vector<MountValue>& MountValues() {
       {"--timeout", "timeout", "SECONDS", "Seconds a read may wait before ETIMEDOUT (default 60)",
        SecondsCheck(kMaxSeconds),
        [](const std::string& v, C* c) { c->fs.timeout_seconds = Seconds(v); }},
+  };
+  return values;
+}
+
+// Where URLs come from and how they are kept fresh, the log, and who owns the files.
+const std::vector<MountValue>& SourceAndOwnerValues() {
+  using C = mount::MountConfig;
+  static const std::vector<MountValue> values = {
       {"--refresh-command", "refresh_command", "CMD",
        "Shell command that prints a fresh manifest (same paths, newly signed URLs); run ahead of "
        "the earliest expiry and when the origin refuses a URL as expired",
@@ -88,6 +97,16 @@ const std::vector<MountValue>& MountValues() {
       {"--dir-mode", nullptr, "MODE", "Permissions of directories, octal (default 0555; no write bits)",
        ModeCheck(), [](const std::string& v, C* c) { c->fs.dir_mode = ParseMode(v).value_or(0555) & 0555; }},
   };
+  return values;
+}
+
+const std::vector<MountValue>& MountValues() {
+  static const std::vector<MountValue> values = [] {
+    std::vector<MountValue> all = FetchValues();
+    const auto& more = SourceAndOwnerValues();
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  }();
   return values;
 }
 

@@ -94,6 +94,31 @@ Result<ObjectMeta> MetaFromProbeResponse(int status, const HeaderMap& headers, c
   return meta;
 }
 
+namespace {
+
+// One probe request: a GET of the first byte (or of everything when ask_range is false, cut
+// off after the headers), with the URL's headers, until the deadline.
+void SetUpAttempt(CURL* easy, const SignedUrl& url, const ProbeOptions& options, bool ask_range, curl_slist* headers,
+                  ProbeState* state, char* errbuf, std::chrono::steady_clock::time_point deadline) {
+  curl_easy_reset(easy);
+  ApplyCommonOptions(easy, options.transfer);
+  curl_easy_setopt(easy, CURLOPT_URL, url.full().c_str());
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+  if (ask_range) curl_easy_setopt(easy, CURLOPT_RANGE, "0-0");
+  // A small receive window: what a server that ignores the range pushes before we hang up
+  // stays small.
+  curl_easy_setopt(easy, CURLOPT_SOCKOPTFUNCTION, &SmallReceiveBuffer);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, state);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, state);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, std::max<long>(1, remaining.count()));
+}
+
+}  // namespace
+
 Result<ObjectMeta> Probe(const SignedUrl& url, const ProbeOptions& options) {
   EnsureCurlInitialized();
   auto deadline = std::chrono::steady_clock::now() +
@@ -106,23 +131,8 @@ Result<ObjectMeta> Probe(const SignedUrl& url, const ProbeOptions& options) {
   for (int attempt = 0; attempt < options.retry.max_attempts; ++attempt) {
     ProbeState state;
     char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_reset(easy.get());
-    ApplyCommonOptions(easy.get(), options.transfer);
-    curl_easy_setopt(easy.get(), CURLOPT_URL, url.full().c_str());
     CurlSlist request_headers = HeaderList(url.headers());
-    curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, request_headers.get());
-    if (ask_range) curl_easy_setopt(easy.get(), CURLOPT_RANGE, "0-0");
-    // A small receive window: what a server that ignores the range pushes before we hang up
-    // stays small.
-    curl_easy_setopt(easy.get(), CURLOPT_SOCKOPTFUNCTION, &SmallReceiveBuffer);
-    curl_easy_setopt(easy.get(), CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(easy.get(), CURLOPT_HEADERDATA, &state);
-    curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, &state);
-    curl_easy_setopt(easy.get(), CURLOPT_ERRORBUFFER, errbuf);
-    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    curl_easy_setopt(easy.get(), CURLOPT_TIMEOUT_MS, std::max<long>(1, remaining.count()));
+    SetUpAttempt(easy.get(), url, options, ask_range, request_headers.get(), &state, errbuf, deadline);
     CURLcode rc = curl_easy_perform(easy.get());
     std::optional<double> retry_after;
     bool retry = false;

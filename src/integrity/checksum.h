@@ -78,6 +78,7 @@ class Verifier {
 
  private:
   struct State;
+  static Status S3EtagVerdict(State& s);
   std::unique_ptr<State> state_;
 };
 

@@ -107,6 +107,31 @@ void Verifier::Update(const void* data, std::size_t n, std::uint32_t crc32c_of_d
   Update(data, n);
 }
 
+// An S3 ETag: a plain MD5, or the multipart form under each candidate part size.
+Status Verifier::S3EtagVerdict(State& s) {
+  const Expected& expected = s.expected;
+  if (s.digest) {
+    std::string actual = s.digest->FinishHex();
+    if (actual == expected.value) return Ok{};
+    return Mismatch(expected, expected.value, actual);
+  }
+  std::vector<std::string> actuals;
+  for (S3MultipartEtag& candidate : s.etag_candidates) {
+    actuals.push_back(candidate.Finish());
+    if (actuals.back() == expected.value) return Ok{};
+  }
+  std::string detail = " (part size " + std::to_string(s.etag_candidates[0].part_size());
+  if (expected.s3_part_size == 0) {
+    detail += ", guessed";
+    for (std::size_t i = 1; i < actuals.size(); ++i) {
+      detail += i == 1 ? "; also tried part size " : ", ";
+      detail += std::to_string(s.etag_candidates[i].part_size()) + " -> " + actuals[i];
+    }
+  }
+  detail += ")";
+  return Mismatch(expected, expected.value, actuals[0], detail);
+}
+
 Status Verifier::Finish() {
   State& s = *state_;
   if (s.result) return *s.result;
@@ -140,28 +165,7 @@ Status Verifier::Finish() {
         if (actual == expected.value) return Ok{};
         return Mismatch(expected, expected.value, actual);
       }
-      case Algorithm::kS3Etag: {
-        if (s.digest) {
-          std::string actual = s.digest->FinishHex();
-          if (actual == expected.value) return Ok{};
-          return Mismatch(expected, expected.value, actual);
-        }
-        std::vector<std::string> actuals;
-        for (S3MultipartEtag& candidate : s.etag_candidates) {
-          actuals.push_back(candidate.Finish());
-          if (actuals.back() == expected.value) return Ok{};
-        }
-        std::string detail = " (part size " + std::to_string(s.etag_candidates[0].part_size());
-        if (expected.s3_part_size == 0) {
-          detail += ", guessed";
-          for (std::size_t i = 1; i < actuals.size(); ++i) {
-            detail += i == 1 ? "; also tried part size " : ", ";
-            detail += std::to_string(s.etag_candidates[i].part_size()) + " -> " + actuals[i];
-          }
-        }
-        detail += ")";
-        return Mismatch(expected, expected.value, actuals[0], detail);
-      }
+      case Algorithm::kS3Etag: return S3EtagVerdict(s);
     }
     return Error{ErrorKind::kInternal, "unhandled checksum algorithm"};
   };
