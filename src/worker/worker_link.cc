@@ -50,6 +50,10 @@ Status WorkerLink::SpawnProcess(const WorkerConfig& config, int theirs) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, sock_copy.get(), 3);
   posix_spawn_file_actions_adddup2(&actions, cache_copy.get(), 4);
+  // Nothing else: a worker started while libfuse mounts must not hold fusermount3's socket
+  // (its open copy kept the mount waiting forever for an answer that would never come), and
+  // the library's callers may have descriptors of their own without close-on-exec.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 5);
   const auto& transfer = config.fetch.transfer;
   std::vector<std::string> args = {config.worker_path,
                                    "__worker__",
