@@ -81,7 +81,7 @@ Result<Item> SingleItem(const GetConfig& config, const drs::DrsOptions& drs) {
     if (!resolved) return resolved.error();
     item.drs_uri = config.url;
     item.url = resolved->url;
-    item.signed_url = http::SignedUrl(resolved->url, resolved->headers);
+    item.signed_url = resolved->access();
     item.relative = manifest::ValidateRelativePath(resolved->name) ? resolved->name : "";
     item.label = config.url;
     if (resolved->checksum.known()) item.user_checksum = resolved->checksum;
@@ -118,7 +118,7 @@ std::optional<http::SignedUrl> UrlRenewer::FreshUrl(const Item& item) {
       LOG(Warning) << item.label << ": " << resolved.error().message;
       return std::nullopt;
     }
-    return http::SignedUrl(resolved->url, resolved->headers);
+    return resolved->access();
   }
   auto asked = std::chrono::steady_clock::now();
   std::scoped_lock lock(mu_);
@@ -131,12 +131,12 @@ std::optional<http::SignedUrl> UrlRenewer::FreshUrl(const Item& item) {
     latest_ = std::move(*manifest);
     latest_at_ = std::chrono::steady_clock::now();
   }
-  for (auto entry : latest_->entries) {
+  for (const auto& entry : latest_->entries) {
     if (entry.path != item.relative || item.relative.empty()) continue;
     if (!entry.drs_uri.empty()) {
       auto resolved = drs::Resolve(entry.drs_uri, drs_);
       if (!resolved) break;
-      return http::SignedUrl(resolved->url, resolved->headers);
+      return resolved->access();
     }
     return http::SignedUrl(entry.url, entry.headers);
   }

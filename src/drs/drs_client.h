@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/curl_handle.h"
+#include "http/signed_url.h"
 #include "integrity/checksum.h"
 #include "util/error.h"
 
@@ -31,6 +32,8 @@ struct ResolvedObject {
   std::optional<std::uint64_t> size;
   std::string name;                   // the object's name, else its id
   integrity::Expected checksum;       // from the object's checksums[] (kNone when none usable)
+  // What every request for the object uses: the access URL with its headers.
+  http::SignedUrl access() const { return http::SignedUrl(url, headers); }
 };
 
 // Resolves drs://HOST/ID (or a compact id, with options.server). Errors name the URI and say

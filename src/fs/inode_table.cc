@@ -73,7 +73,7 @@ fetch::Locator DrsLocator(const std::string& uri, const drs::DrsOptions* options
   return [uri, drs = *options]() -> Result<fetch::Located> {
     auto resolved = drs::Resolve(uri, drs);
     if (!resolved) return resolved.error();
-    return fetch::Located{http::SignedUrl(resolved->url, resolved->headers), resolved->size, resolved->checksum};
+    return fetch::Located{resolved->access(), resolved->size, resolved->checksum};
   };
 }
 
