@@ -8,7 +8,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <atomic>
 #include <cstdio>
@@ -21,7 +23,10 @@
 
 #include "drs/drs_manifest.h"
 #include "fuse_adapter.h"
+#include "fuse_access.h"
 #include "guard.h"
+#include "metrics_server.h"
+#include "readiness.h"
 #include "util/log.h"
 #include "util/unique_fd.h"
 
@@ -30,6 +35,9 @@ namespace {
 
 constexpr int kExitMountFailed = 1;
 constexpr int kExitUsage = 2;
+// A daemon not serving by then is stuck (mounting takes well under a second): the parent
+// stops it and says where it was, before any caller's own timeout gives up on us.
+constexpr std::chrono::seconds kStartupDeadline{30};
 
 int g_reload_fd = -1;
 
@@ -37,22 +45,6 @@ void OnSighup(int) {
   std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(g_reload_fd, &one, sizeof one);
 }
-
-// Tells the waiting `getmfs mount` (the parent) that the mount is serving, or why not.
-class Readiness {
- public:
-  explicit Readiness(int fd) : fd_(fd) {}
-  void Ready() { Send("OK\n"); }
-  void Failed(const std::string& why) { Send("ERR " + why + "\n"); }
-
- private:
-  void Send(const std::string& message) {
-    if (!fd_.valid()) return;
-    [[maybe_unused]] ssize_t n = write(fd_.get(), message.data(), message.size());
-    fd_.reset();
-  }
-  UniqueFd fd_;
-};
 
 // The kernel caps a FUSE mount's read-ahead at its default (128 KiB) whatever INIT asks
 // for; as root, raise it through the mount's backing device so sequential readers send
@@ -70,27 +62,6 @@ void RaiseKernelReadahead(const std::string& mountpoint, std::size_t bytes) {
   std::string kb = std::to_string(bytes / 1024);
   if (write(fd, kb.data(), kb.size()) < 0) LOG(Debug) << "cannot write " << path << ": " << std::strerror(errno);
   close(fd);
-}
-
-// The parent side: waits for the daemon's word.
-int WaitForDaemon(int fd, const std::string& mountpoint) {
-  std::string message;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    message.append(buf, static_cast<std::size_t>(n));
-  }
-  if (message.rfind("OK", 0) == 0) return 0;
-  if (message.rfind("ERR ", 0) == 0) {
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    std::fprintf(stderr, "getmfs mount: %s\n", message.c_str() + 4);
-  } else {
-    std::fprintf(stderr, "getmfs mount: the daemon for %s exited during start-up (see syslog or --log-file)\n",
-                 mountpoint.c_str());
-  }
-  return kExitMountFailed;
 }
 
 std::string JoinOptions(const MountConfig& config) {
@@ -168,8 +139,15 @@ class Reloader {
     }
   }
 
-  // Serves the manifest as it is now, or keeps the mount unchanged and records why.
+  // A reload, told to systemd (Type=notify) as it happens.
   void Reload() {
+    sd_notify(0, "RELOADING=1");
+    ApplyManifest();
+    sd_notify(0, "READY=1");
+  }
+
+  // Serves the manifest as it is now, or keeps the mount unchanged and records why.
+  void ApplyManifest() {
     auto manifest = drs::LoadManifestFile(config_.manifest, config_.drs);
     std::vector<fs::Invalidation> invalidations;
     Status reloaded = manifest ? filesystem_->Reload(*manifest, &invalidations) : Status(manifest.error());
@@ -204,6 +182,13 @@ int RunLoop(fuse_session* session) {
     LOG(Info) << "unmounting on " << strsignal(rc);
     return 0;
   }
+  // The kernel ended the connection itself (seen after `umount -l` once the last open file
+  // closed, and when someone writes /sys/fs/fuse/connections/N/abort): the mount is gone as
+  // asked, not a failure of ours.
+  if (rc == -ECONNABORTED) {
+    LOG(Info) << "the kernel ended the FUSE connection (aborted); exiting";
+    return 0;
+  }
   return rc;
 }
 
@@ -219,52 +204,101 @@ void MarkDescriptorsCloseOnExec() {
   closedir(dir);
 }
 
-int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* readiness) {
-  Status started = filesystem->Start();
-  if (!started) {
-    LOG(Error) << started.error().message;
-    readiness->Failed(started.error().message);
-    return kExitMountFailed;
+// Undoes a mounted session that will not be served.
+void AbandonSession(fuse_session* session) {
+  fuse_session_unmount(session);
+  fuse_remove_signal_handlers(session);
+  fuse_session_destroy(session);
+}
+
+// The session, its signal handlers and the mount, made while the daemon still has one
+// thread: libfuse 3.14 starts fusermount3 with fork() and calls setenv() in the child
+// before exec, which hangs forever if another thread held the lock at the fork. nullptr
+// (the parent told why) on failure.
+fuse_session* MountSession(const MountConfig& config, FuseAdapter* adapter, Readiness* readiness, int* rc) {
+  readiness->Step("creating the FUSE session");
+  fuse_session* session = NewSession(config, adapter, readiness);
+  if (session == nullptr) {
+    *rc = kExitUsage;
+    return nullptr;
   }
-  FuseAdapter adapter(filesystem);
-  adapter.set_on_ready([readiness, &config] {
-    LOG(Info) << "serving " << config.mountpoint;
-    readiness->Ready();
-    std::thread(RaiseKernelReadahead, config.mountpoint, std::size_t{1} << 20).detach();
-  });
-  fuse_session* session = NewSession(config, &adapter, readiness);
-  if (session == nullptr) return kExitUsage;
-  filesystem->SetInvalidator([&adapter](const fs::Invalidation& inv) { adapter.Queue(inv); });
-  adapter.StartInvalidations(session);
+  *rc = kExitMountFailed;
   if (fuse_set_signal_handlers(session) != 0) {
     readiness->Failed("cannot install signal handlers");
-    filesystem->SetInvalidator(nullptr);
-    adapter.StopInvalidations();
     fuse_session_destroy(session);
-    return kExitMountFailed;
+    return nullptr;
   }
-  Reloader reloader(config, filesystem, &adapter);
+  readiness->Step("mounting " + config.mountpoint + " (fusermount3)");
   if (fuse_session_mount(session, config.mountpoint.c_str()) != 0) {
     readiness->Failed("cannot mount on " + config.mountpoint +
                       " (is /dev/fuse available, and fusermount3 installed? see the log)");
     fuse_remove_signal_handlers(session);
-    filesystem->SetInvalidator(nullptr);
-    adapter.StopInvalidations();
     fuse_session_destroy(session);
-    return kExitMountFailed;
+    return nullptr;
   }
   MarkDescriptorsCloseOnExec();   // libfuse leaves its auto_unmount socket inheritable
-  UniqueFd guard = StartGuard(config.mountpoint, TopMountDevice(config.mountpoint));
+  return session;
+}
+
+// --metrics-addr's server, or nullptr when not asked for; an error (the parent told) when
+// its address cannot be served.
+Result<std::unique_ptr<MetricsServer>> StartMetrics(const MountConfig& config, fs::FileSystem* filesystem,
+                                                    Readiness* readiness) {
+  if (!config.metrics) return std::unique_ptr<MetricsServer>();
+  auto server = MetricsServer::Start(*config.metrics, [filesystem] {
+    return fs::PrometheusText(nlohmann::json::parse(filesystem->StatusJson()));
+  });
+  if (!server) {
+    LOG(Error) << server.error().message;
+    readiness->Failed(server.error().message);
+    return server.error();
+  }
+  LOG(Info) << "metrics at http://" << config.metrics->text() << "/metrics";
+  return server;
+}
+
+int Serve(const MountConfig& config, fs::FileSystem* filesystem, Readiness* readiness) {
+  // A passed /dev/fd/N was mounted by someone else: no mountpoint of ours to tune or guard.
+  const bool passed_fd = PassedFuseFd(config.mountpoint).has_value();
+  FuseAdapter adapter(filesystem);
+  adapter.set_on_ready([readiness, &config, passed_fd] {
+    LOG(Info) << "serving " << config.mountpoint;
+    readiness->Ready();
+    // systemd's Type=notify (a no-op without $NOTIFY_SOCKET); MAINPID for a detached daemon.
+    sd_notifyf(0, "READY=1\nSTATUS=serving %s\nMAINPID=%d", config.mountpoint.c_str(), static_cast<int>(getpid()));
+    if (!passed_fd) std::thread(RaiseKernelReadahead, config.mountpoint, std::size_t{1} << 20).detach();
+  });
+  int rc = 0;
+  fuse_session* session = MountSession(config, &adapter, readiness, &rc);
+  if (session == nullptr) return rc;
+  Reloader reloader(config, filesystem, &adapter);   // after libfuse's handlers: SIGHUP reloads
+  UniqueFd guard = passed_fd ? UniqueFd() : StartGuard(config.mountpoint, TopMountDevice(config.mountpoint));
+  readiness->Step("starting the workers");
+  if (Status started = filesystem->Start(); !started) {
+    LOG(Error) << started.error().message;
+    readiness->Failed(started.error().message);
+    AbandonSession(session);
+    return kExitMountFailed;
+  }
+  auto metrics = StartMetrics(config, filesystem, readiness);
+  if (!metrics) {
+    AbandonSession(session);
+    filesystem->Stop();
+    return kExitMountFailed;
+  }
+  filesystem->SetInvalidator([&adapter](const fs::Invalidation& inv) { adapter.Queue(inv); });
+  adapter.StartInvalidations(session);
   reloader.Start();
-  int rc = RunLoop(session);
+  readiness->Step("waiting for the kernel's INIT");
+  rc = RunLoop(session);
+  sd_notify(0, "STOPPING=1");
   reloader.Stop();
   readiness->Failed("the session ended before the kernel connected");
   // Nothing may write to the session's descriptor once it is closed.
   filesystem->SetInvalidator(nullptr);
   adapter.StopInvalidations();
-  fuse_session_unmount(session);
-  fuse_remove_signal_handlers(session);
-  fuse_session_destroy(session);
+  AbandonSession(session);
+  metrics->reset();   // no scrape may reach the file system once it stops
   filesystem->Stop();
   LOG(Info) << "unmounted " << config.mountpoint;
   return rc == 0 ? 0 : kExitMountFailed;
@@ -306,6 +340,11 @@ bool CleanStaleMount(const std::string& mountpoint) {
 // The mount point is an existing directory (a dead getmfs mount there is cleaned first);
 // false after saying what to do.
 bool MountpointUsable(const std::string& mountpoint) {
+  if (auto fd = PassedFuseFd(mountpoint)) {
+    std::string wrong = CheckPassedFuseFd(*fd);
+    if (!wrong.empty()) std::fprintf(stderr, "getmfs mount: %s\n", wrong.c_str());
+    return wrong.empty();
+  }
   struct stat st;
   int rc = stat(mountpoint.c_str(), &st);
   if (rc != 0 && errno == ENOTCONN && CleanStaleMount(mountpoint)) rc = stat(mountpoint.c_str(), &st);
@@ -325,6 +364,12 @@ bool MountpointUsable(const std::string& mountpoint) {
 // Parses the manifest, checks that the mountpoint is a directory and creates the file
 // system; nullptr, after printing why, if one of them fails.
 std::unique_ptr<fs::FileSystem> CreateFileSystem(const MountConfig& config) {
+  if (!PassedFuseFd(config.mountpoint)) {
+    if (std::string wrong = CheckFuseAccess(config.fuse_options); !wrong.empty()) {
+      std::fprintf(stderr, "getmfs mount: %s\n", wrong.c_str());
+      return nullptr;
+    }
+  }
   if (!MountpointUsable(config.mountpoint)) return nullptr;
   // drs:// entries with a PATH resolve in the background, the others now (they need names).
   auto manifest = drs::LoadManifestFile(config.manifest, config.drs, /*only_unnamed=*/true);
@@ -379,7 +424,7 @@ int ServeInBackground(const MountConfig& config, std::unique_ptr<fs::FileSystem>
   }
   if (pid > 0) {
     close(pipe_fds[1]);
-    int rc = WaitForDaemon(pipe_fds[0], config.mountpoint);
+    int rc = WaitForDaemon(pipe_fds[0], pid, config.mountpoint, kStartupDeadline);
     close(pipe_fds[0]);
     return rc;
   }

@@ -1,13 +1,15 @@
 // `getmfs mount`: parse the manifest, detach (with a readiness pipe so the command exits
-// non-zero with the reason when mounting fails), start the workers, mount, serve.
+// non-zero with the reason when mounting fails), mount, start the workers, serve.
 #ifndef GETMFS_MOUNT_SESSION_H_
 #define GETMFS_MOUNT_SESSION_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "drs/drs_client.h"
 #include "fs/file_system.h"
+#include "fs/metrics.h"
 
 namespace getmfs::mount {
 
@@ -20,6 +22,7 @@ struct MountConfig {
   bool foreground = false;
   std::vector<std::string> fuse_options;   // -o values, passed through to libfuse
   std::string log_file;
+  std::optional<fs::MetricsAddress> metrics;   // --metrics-addr: Prometheus text at /metrics
   int verbosity = 1;
 };
 

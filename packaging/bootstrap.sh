@@ -54,6 +54,9 @@ case "$mode" in
     cmake --build build-fuzz -j "$jobs" --target fuzz
     bash tests/fuzz/run.sh build-fuzz 30
     DMESG_START="$dmesg_start" bash tests/ci_checks.sh build build-asan build-tsan
+    # The Debian package: built, installed, mounted with mount(8) and fstab, purged (alone:
+    # it installs system-wide).
+    bash tests/install/deb_test.sh .
     ;;
   *)
     echo "usage: bash packaging/bootstrap.sh demo|test" >&2

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -52,7 +53,7 @@ const std::vector<GetValue>& GetValues() {
        CountCheck(1, kMaxConcurrency, true), [](const std::string& v, C* c) { c->concurrency = ParseConcurrency(v); }},
       {"--workers", "N", "Worker processes (default: number of CPUs)", CountCheck(1, kMaxWorkers),
        [](const std::string& v, C* c) { c->workers = static_cast<int>(Number(v)); }},
-      {"--chunk-size", "SIZE", "Bytes per range request, 4K to 1G (default 8M)", SizeCheck(4 * kKiB, kGiB),
+      {"--chunk-size", "SIZE", "Bytes per range request, 4K to 1G (default 4M)", SizeCheck(4 * kKiB, kGiB),
        [](const std::string& v, C* c) { c->chunk_size = Bytes(v); }},
       {"--cache-size", "SIZE", "Hard limit of the shared-memory cache (default: what the window needs)",
        SizeCheck(1, PhysicalMemory()), [](const std::string& v, C* c) { c->cache_size = Bytes(v); }},
@@ -79,11 +80,28 @@ const std::vector<GetValue>& GetValues() {
   return values;
 }
 
-void AddGetOptions(CLI::App* app, GetConfig* config, int* verbose, bool* quiet) {
+// getm's --concurrency is files at once; --multipart-threshold picks getm's own download
+// method, which getmfs does not have (every object is split as --chunk-size says).
+void AddGetmOnlyOptions(CLI::App* app, GetConfig* config) {
+  Checked(app->add_option_function<std::string>(
+              "--concurrency", [config](const std::string& v) { config->files_at_once = static_cast<int>(Number(v)); },
+              "Files downloaded at once, as getm counts (default: up to 8; each with up to 16 range requests)"),
+          CountCheck(1, kMaxConcurrency), "N");
+  Checked(app->add_option_function<std::string>(
+              "--multipart-threshold", [](const std::string&) {},
+              "Accepted for getm's command lines and without effect: getmfs splits every object into "
+              "parts of at most --chunk-size"),
+          SizeCheck(1, std::uint64_t{1} << 50), "SIZE");
+}
+
+void AddGetOptions(CLI::App* app, GetConfig* config, int* verbose, bool* quiet, bool getm = false) {
+  if (getm) AddGetmOnlyOptions(app, config);
   for (const GetValue& v : GetValues()) {
+    // getm's --concurrency counts files: getmfs's (range requests) is --requests there.
+    std::string flag = getm && std::string(v.flag) == "--concurrency" ? "--requests" : v.flag;
     auto set = v.set;
     Checked(app->add_option_function<std::string>(
-                v.flag, [set, config](const std::string& value) { set(value, config); }, v.help),
+                flag, [set, config](const std::string& value) { set(value, config); }, v.help),
             v.check, v.type);
   }
   app->add_flag("--continue-after-error", config->continue_after_error, "Go on with the other URLs after a failure");
@@ -129,8 +147,31 @@ int FinishGet(GetConfig& config, int verbose, bool quiet) {
   return RunGet(config);
 }
 
+// getm's spellings (Python's argparse): two-letter short options, -m/-i and --filepath.
+std::vector<std::string> GetmSpellings(int argc, char** argv) {
+  static const std::map<std::string, std::string> kSpellings = {
+      {"-cs", "--checksum"}, {"-ca", "--checksum-algorithm"}, {"-m", "--manifest"}, {"-i", "--manifest"},
+      {"-c", "--continue-after-error"}, {"--filepath", "--output"}};
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::size_t i = 1; i < args.size() && args[i] != "--"; ++i) {
+    if (auto it = kSpellings.find(args[i]); it != kSpellings.end()) {
+      args[i] = it->second;
+    } else if (args[i].rfind("--filepath=", 0) == 0) {
+      args[i] = "--output=" + args[i].substr(11);
+    }
+  }
+  return args;
+}
+
 int RunGetm(int argc, char** argv) {
-  CLI::App app{"getm: fast, verified downloads of data URLs (the getmfs engine)", "getm"};
+  std::vector<std::string> spelled = GetmSpellings(argc, argv);
+  std::vector<char*> args;
+  for (auto& a : spelled) args.push_back(a.data());
+  CLI::App app{"getm: fast, verified downloads of data URLs (the getmfs engine). getm's own options work too:\n"
+               "  getm URL [-O|--filepath PATH] [-cs|--checksum VALUE -ca|--checksum-algorithm ALG]\n"
+               "  getm -m|-i|--manifest getm-manifest.json [-c|--continue-after-error] [--concurrency FILES] [-v|-vv]\n"
+               "(--concurrency counts files at once, as in getm; range requests in flight are --requests)",
+               "getm"};
   GetConfig config;
   int verbose = 0;
   bool quiet = false;
@@ -138,9 +179,10 @@ int RunGetm(int argc, char** argv) {
   Checked(app.add_option("url", config.url, "URL (or drs:// URI) to download"), NotEmptyCheck("a URL"), "URL");
   Checked(app.add_option("file", file, "Destination file or directory"),
           NotEmptyCheck("a file or directory"), "FILE");
-  AddGetOptions(&app, &config, &verbose, &quiet);
-  if (auto rc = Parse(app, argc, argv)) return *rc;
+  AddGetOptions(&app, &config, &verbose, &quiet, /*getm=*/true);
+  if (auto rc = Parse(app, static_cast<int>(args.size()), args.data())) return *rc;
   if (!file.empty()) config.output = file;
+  config.getm_compat = true;
   return FinishGet(config, verbose, quiet);
 }
 
@@ -158,6 +200,11 @@ CLI::App* AddGetCommand(CLI::App* app, GetArgs* g) {
   Checked(cmd->add_option("file", g->file, "Destination file or directory (same as -O)"),
           NotEmptyCheck("a file or directory"), "FILE");
   AddGetOptions(cmd, &g->config, &g->verbose, &g->quiet);
+  cmd->footer("Examples:\n"
+              "  getmfs get 'https://bucket.s3.amazonaws.com/sample.bam?X-Amz-...' sample.bam\n"
+              "  getmfs get drs://drs.example.org/abc123 data/ --drs-token-file token.txt\n"
+              "  getmfs get --manifest urls.txt -O downloads/ --continue-after-error\n"
+              "  getmfs get URL - | tar -x        (set -o pipefail: the bytes come before the verdict)");
   return cmd;
 }
 
@@ -198,9 +245,11 @@ ControlCommands AddControlCommands(CLI::App* app, ControlArgs* a) {
   cmds.unmount = app->add_subcommand("unmount", "Unmount a getmfs mount");
   AddMountpoint(cmds.unmount, a);
   cmds.unmount->add_flag("--lazy", a->lazy, "Detach now even if files are open");
+  cmds.unmount->footer("Example:\n  getmfs unmount /mnt/data");
   cmds.status = app->add_subcommand("status", "Per-file state of a mount: size, checksum, verified, bytes, errors");
   AddMountpoint(cmds.status, a);
   cmds.status->add_flag("--json", a->json, "Print the raw JSON");
+  cmds.status->footer("Examples:\n  getmfs status /mnt/data\n  getmfs status /mnt/data --json | jq .totals");
   cmds.reload = app->add_subcommand("reload", "Re-read the manifest of a mount (fresh signed URLs); SIGHUP does the same");
   AddMountpoint(cmds.reload, a);
   Checked(cmds.reload->add_option("--timeout", a->reload_timeout,
@@ -229,6 +278,12 @@ int RunGetmfs(int argc, char** argv) {
   MountArgs mount_args;
   CLI::App* mount_cmd = app.add_subcommand("mount", "Mount the URLs of a manifest as read-only files");
   AddMountOptions(mount_cmd, &mount_args);
+  mount_cmd->footer("Examples:\n"
+                    "  getmfs mount urls.txt /mnt/data\n"
+                    "  getmfs mount urls.txt /mnt/data --cache-size 2G -o allow_other --metrics-addr 9100\n"
+                    "  getmfs mount urls.txt /mnt/data --refresh-command './sign-urls.sh'\n"
+                    "  mount -t fuse.getmfs urls.txt /mnt/data -o ro,allow_other,cache_size=2G   (and in /etc/fstab)\n"
+                    "  getmfs mount urls.txt /dev/fd/3    (a /dev/fuse descriptor a privileged helper mounted)");
   ControlArgs control_args;
   ControlCommands control = AddControlCommands(&app, &control_args);
   if (auto rc = Parse(app, static_cast<int>(args.size()), args.data())) return *rc;

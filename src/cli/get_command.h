@@ -18,7 +18,7 @@ struct GetConfig {
   std::string output;                   // file, directory or "-" ("" = current directory)
   std::optional<int> concurrency = 16;  // nullopt: no worker processes
   int workers = 0;
-  std::size_t chunk_size = 8 << 20;
+  std::size_t chunk_size = 4 << 20;   // bytes per range request (see --chunk-size)
   std::size_t cache_size = 0;           // hard limit of the shared memory; 0: sized for the window
   std::string checksum;
   std::string checksum_algorithm;
@@ -32,6 +32,10 @@ struct GetConfig {
   double refresh_timeout_seconds = 60;  // --refresh-timeout
   int verbosity = 1;                    // 0 -q, 1 default, 2 -v, 3 -vv
   std::optional<bool> progress;         // default: when stderr is a terminal
+  // Invoked as getm: its failure lines too (getm_messages.h), nothing on stderr on success
+  // unless -v, and files_at_once from getm's --concurrency.
+  bool getm_compat = false;
+  std::optional<int> files_at_once;     // files downloading at once (default: up to 8)
 };
 
 // Returns the process exit status (0, or ExitCodeFor the first failure's kind).

@@ -31,6 +31,7 @@ Item ItemFor(const manifest::ManifestEntry& entry) {
   item.drs_uri = entry.drs_uri;
   item.signed_url = http::SignedUrl(entry.url, entry.headers);
   item.relative = entry.path;
+  item.getm_target = entry.getm_target;
   item.label = entry.path.empty() ? manifest::EntryLocation(entry) : entry.path;
   if (entry.checksum.known()) item.user_checksum = entry.checksum;
   item.manifest_size = entry.size;
@@ -42,7 +43,7 @@ Result<std::vector<Item>> ManifestItems(const GetConfig& config, const drs::DrsO
     return Error{ErrorKind::kBadInput, "with --manifest, the destination cannot be standard output (-): several files "
                                        "cannot go to one stream; give a directory (-O ./- for a directory named -)"};
   }
-  auto manifest = manifest::ParseManifestFile(config.manifest);
+  auto manifest = manifest::ParseManifestFile(config.manifest, {.getm_targets = true});
   if (!manifest) return manifest.error();
   std::error_code ec;
   if (!config.output.empty() && stdfs::exists(config.output, ec) && !stdfs::is_directory(config.output, ec)) {

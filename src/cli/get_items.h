@@ -25,6 +25,7 @@ struct Item {
   std::string drs_uri;                   // the drs:// URI it came from, or ""
   http::SignedUrl signed_url;            // what is requested (with a DRS access's headers)
   std::string relative;                  // path under the output directory, or ""
+  std::string getm_target;               // a JSON manifest's filepath, resolved as getm does
   std::string destination;               // final path, once known
   std::optional<integrity::Expected> user_checksum;   // manifest, --checksum or the DRS object
   std::optional<std::uint64_t> manifest_size;

@@ -12,6 +12,7 @@
 #include "cli/option_values.h"
 #include "drs/drs_client.h"
 #include "fetch/engine.h"
+#include "fs/metrics.h"
 #include "util/log.h"
 
 namespace getmfs::cli {
@@ -27,6 +28,13 @@ struct MountValue {
   Check check;
   void (*set)(const std::string& value, mount::MountConfig* c);
 };
+
+Check MetricsAddressCheck() {
+  return [](std::string& text) -> std::string {
+    auto address = fs::ParseMetricsAddress(text);
+    return address ? "" : address.error().message;
+  };
+}
 
 // How much is fetched, cached and waited for.
 const std::vector<MountValue>& FetchValues() {
@@ -57,6 +65,11 @@ const std::vector<MountValue>& FetchValues() {
        "background: fetch the rest at low priority so its checksum is verified",
        OneOfCheck({"off", "background"}),
        [](const std::string& v, C* c) { c->fs.verify_random_background = v == "background"; }},
+      {"--direct-io", "direct_io", "off|on",
+       "off (default): the kernel's page cache holds what was read; on: each read() goes straight "
+       "into the reader's buffer (less CPU per GiB for streaming readers; re-reads come from the "
+       "block cache; MAP_SHARED mmap fails with ENODEV, MAP_PRIVATE works)",
+       OneOfCheck({"off", "on"}), [](const std::string& v, C* c) { c->fs.direct_io = v == "on"; }},
       {"--timeout", "timeout", "SECONDS", "Seconds a read may wait before ETIMEDOUT (default 60)",
        SecondsCheck(kMaxSeconds),
        [](const std::string& v, C* c) { c->fs.timeout_seconds = Seconds(v); }},
@@ -86,6 +99,10 @@ const std::vector<MountValue>& SourceAndOwnerValues() {
       {"--drs-token-file", "drs_token_file", "FILE",
        "Bearer token for DRS lookups (default: $GETMFS_DRS_TOKEN)", ReadableFileCheck("a readable token file"),
        [](const std::string& v, C* c) { c->drs_token_file = v; }},
+      {"--metrics-addr", "metrics_addr", "[HOST:]PORT",
+       "Serve Prometheus metrics at http://HOST:PORT/metrics (off by default; HOST defaults to 127.0.0.1, "
+       "0.0.0.0 is every interface)",
+       MetricsAddressCheck(), [](const std::string& v, C* c) { c->metrics = *fs::ParseMetricsAddress(v); }},
       {"--log-file", "log_file", "PATH", "Log here instead of syslog when detached",
        NotEmptyCheck("a file to log to"), [](const std::string& v, C* c) { c->log_file = v; }},
       {"--uid", nullptr, "UID", "Owner of the files, a number (default: you)", IdCheck(),
@@ -144,7 +161,8 @@ bool ApplyMountOptions(const std::vector<std::string>& lists, mount::MountConfig
       auto comma = list.find(',', start);
       std::string opt = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       start = comma == std::string::npos ? list.size() + 1 : comma + 1;
-      if (opt.empty() || kGeneric.count(opt)) continue;
+      // x-* and comment= are for mount(8) and systemd (x-systemd.automount, ...), not for us.
+      if (opt.empty() || kGeneric.count(opt) || opt.rfind("x-", 0) == 0 || opt.rfind("comment=", 0) == 0) continue;
       std::string error = ApplyMountOption(opt, c);
       if (!error.empty()) {
         std::fprintf(stderr, "getmfs mount: %s\n", error.c_str());
@@ -176,7 +194,7 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   Checked(cmd->add_option("manifest", c.manifest,
                           "urls.txt (URL [PATH] [size=N] [md5=...]) or getm's JSON list")->required(),
           NotEmptyCheck("a manifest file"), "MANIFEST");
-  Checked(cmd->add_option("mountpoint", c.mountpoint, "An existing directory")->required(),
+  Checked(cmd->add_option("mountpoint", c.mountpoint, "An existing directory, or /dev/fd/N: a /dev/fuse descriptor mounted by the caller")->required(),
           NotEmptyCheck("a directory"), "MOUNTPOINT");
   cmd->add_flag("-f,--foreground", c.foreground, "Stay in the foreground, logging to stderr");
   for (const MountValue& v : MountValues()) {
@@ -188,7 +206,7 @@ void AddMountOptions(CLI::App* cmd, MountArgs* m) {
   cmd->add_option("-o", m->options,
                   "FUSE mount options, e.g. -o allow_other (passed through); getmfs's own as "
                   "cache_size=, block_size=, max_readahead=, concurrency=, workers=, timeout=, "
-                  "log_file=, verify_random=, refresh_command=, refresh_timeout=, refresh_before=, ca_bundle=, drs_server=, drs_token_file=")
+                  "log_file=, verify_random=, direct_io=, refresh_command=, refresh_timeout=, refresh_before=, ca_bundle=, drs_server=, drs_token_file=")
       ->allow_extra_args(false);
   cmd->add_flag("-v,--verbose", m->verbose, "More logging (-vv: debug, -vvv: FUSE debug)");
 }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fetch/block_fetcher.h"
+#include "util/memory_limit.h"
 #include "worker/worker_path.h"
 
 namespace getmfs::fetch {
@@ -14,11 +15,8 @@ namespace getmfs::fetch {
 std::size_t PageRound(std::size_t n) { return std::max<std::size_t>(4096, (n + 4095) / 4096 * 4096); }
 
 std::size_t DefaultCacheSize() {
-  long pages = sysconf(_SC_PHYS_PAGES);
-  long page = sysconf(_SC_PAGE_SIZE);
   std::size_t gib = std::size_t{1} << 30;
-  if (pages <= 0 || page <= 0) return gib;
-  return std::min(gib, static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 8);
+  return static_cast<std::size_t>(std::min<std::uint64_t>(gib, UsableMemory() / 8));
 }
 
 Engine::Engine() = default;

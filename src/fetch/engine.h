@@ -67,7 +67,8 @@ class Engine {
 
 // Rounds a byte count up to a multiple of 4096 (cache slots are page-aligned).
 std::size_t PageRound(std::size_t n);
-// The default cache size for a machine: 1 GiB, or an eighth of physical memory if smaller.
+// The default cache size: 1 GiB, or an eighth of the usable memory if smaller (the machine's,
+// or its cgroup's limit inside a container or a unit with MemoryMax=).
 std::size_t DefaultCacheSize();
 
 }  // namespace getmfs::fetch

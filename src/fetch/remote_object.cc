@@ -252,6 +252,13 @@ bool RemoteObject::partial() const {
   return verdict() == Verdict::kPending && bytes_present() > 0 && !verification_->complete();
 }
 
+bool RemoteObject::MarkDelivered(std::uint64_t offset, std::uint64_t end) {
+  std::uint64_t size = this->size();
+  std::scoped_lock lock(mu_);
+  delivered_.Add(offset, end);
+  return delivered_.Covers(0, size);
+}
+
 std::optional<Error> RemoteObject::failure() const {
   std::scoped_lock lock(mu_);
   return failure_;

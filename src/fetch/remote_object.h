@@ -20,6 +20,7 @@
 #include "http/signed_url.h"
 #include "integrity/checksum.h"
 #include "util/error.h"
+#include "util/interval_set.h"
 
 namespace getmfs::fetch {
 
@@ -103,6 +104,11 @@ class RemoteObject {
   std::uint64_t bytes_present() const;
   // Read in part, at random: the verdict waits for bytes nobody has asked for yet.
   bool partial() const;
+  // Records that bytes [offset, end) were given to a reader, through any open file; true once
+  // readers have been given every byte. A read served from the page cache never reaches us:
+  // `dd` of one block, then `cat` of the rest through another open, must still end in the
+  // verdict (EIO for a corrupted object), not in a clean end of file.
+  bool MarkDelivered(std::uint64_t offset, std::uint64_t end);
 
   std::optional<Error> failure() const;   // why reads fail (integrity, changed, ...)
   void Fail(const Error& error);          // marks the object failed (reads get its errno)
@@ -144,6 +150,7 @@ class RemoteObject {
   std::size_t block_size_ = 0;
   std::unique_ptr<Verification> verification_;
   std::optional<Error> failure_;
+  IntervalSet delivered_;   // guarded by mu_
   // Abandoned blocks: first index -> (count, why).
   std::map<std::uint64_t, std::pair<std::uint64_t, std::shared_ptr<const Error>>> block_errors_;
   ObjectCounters counters_;

@@ -283,7 +283,8 @@ Result<OpenReply> FileSystem::Open(std::uint64_t ino, int flags) {
       handle->object = node->object;
     }
     if (auto failure = handle->object->failure()) return *failure;
-    reply.keep_cache = true;
+    reply.keep_cache = !options_.direct_io;
+    reply.direct_io = options_.direct_io;
   }
   std::scoped_lock lock(mu_);
   reply.handle = next_handle_++;
@@ -358,7 +359,9 @@ std::uint64_t FileSystem::TotalBytes() const {
 
 std::string FileSystem::StatusJson() {
   std::scoped_lock lock(mu_);
-  return RenderStatusJson(table_, generation_.load(), engine_.get());
+  std::optional<RefreshCounts> refresh;
+  if (refresher_ && refresher_->enabled()) refresh = refresher_->counts();
+  return RenderStatusJson(table_, generation_.load(), engine_.get(), refresh);
 }
 
 std::set<std::string> FileSystem::ConfirmReload(ReloadPlan& plan, const InodeTable& fresh) {

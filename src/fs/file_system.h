@@ -27,7 +27,6 @@
 #include "fs/url_refresher.h"
 #include "manifest/manifest.h"
 #include "util/error.h"
-#include "util/interval_set.h"
 #include "util/repeat_limiter.h"
 
 namespace getmfs::fs {
@@ -46,6 +45,11 @@ struct MountOptions {
   double timeout_seconds = 60;              // a read's deadline
   int probe_threads = 8;                    // background probes at once
   bool verify_random_background = false;    // --verify-random background
+  // --direct-io on: objects open with FOPEN_DIRECT_IO. Each read() is one request, answered
+  // straight into the reader's buffer (no page-cache pages, one copy fewer); re-reads come
+  // from the block cache, the daemon's read-ahead is the only one, and MAP_SHARED mmap fails
+  // (ENODEV) unless the kernel was told FUSE_DIRECT_IO_ALLOW_MMAP (libfuse 3.17+).
+  bool direct_io = false;
   std::string ca_bundle;                    // --ca-bundle ("": the system's CAs)
   RefreshOptions refresh;                   // --refresh-command, --refresh-timeout, --refresh-before
   drs::DrsOptions drs;                      // resolves drs:// entries left to the background
@@ -74,7 +78,7 @@ struct DirEntry {
 struct OpenReply {
   std::uint64_t handle = 0;
   bool keep_cache = false;   // the data is immutable: keep the kernel's page cache
-  bool direct_io = false;    // every read comes here (the status file, made at open)
+  bool direct_io = false;    // every read comes here (the status file, made at open; --direct-io on)
 };
 
 // Views into the block cache for one read; each slot is pinned until ReleaseRead.
@@ -145,7 +149,6 @@ class FileSystem {
     std::mutex mu;
     Prefetcher prefetcher;
     fetch::BlockFetcher::Stream stream;             // streaming modes: this handle's GET
-    IntervalSet delivered;                          // bytes this handle has been given
     std::shared_ptr<const std::string> snapshot;    // the status file's contents
     explicit Handle(PrefetchLimits limits) : prefetcher(limits) {}
   };

@@ -91,11 +91,7 @@ Result<ReadData> FileSystem::ReadObject(Handle& handle, std::uint64_t offset, st
 
 bool FileSystem::NeedsVerdict(Handle& handle, std::uint64_t offset, std::uint64_t end) {
   const auto& object = handle.object;
-  {
-    std::scoped_lock lock(handle.mu);
-    handle.delivered.Add(offset, end);
-    if (handle.delivered.Covers(0, object->size())) return true;
-  }
+  if (object->MarkDelivered(offset, end)) return true;
   // A reader that seeks is never made to fetch what it did not ask for: the verdict waits
   // until every byte was fetched, by whichever reader.
   return object->verification().complete();
@@ -175,8 +171,10 @@ void FileSystem::ReleaseRead(const ReadData& data, bool delivered) {
 
 void FileSystem::UnpinRead(const ReadData& data, bool delivered) {
   for (const auto& piece : data.pieces) {
-    // A block the read stopped inside will be read again, by the next read.
-    if (piece.slot >= 0) engine_->cache().Unpin(piece.slot, delivered && data.sequential && piece.to_block_end);
+    // A block the read stopped inside will be read again, by the next read. With
+    // --direct-io no page cache holds what was read: the block cache is the only copy.
+    bool cold = delivered && data.sequential && piece.to_block_end && !options_.direct_io;
+    if (piece.slot >= 0) engine_->cache().Unpin(piece.slot, cold);
   }
 }
 

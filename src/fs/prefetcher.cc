@@ -55,6 +55,7 @@ PrefetchPlan Prefetcher::OnRead(std::uint64_t offset, std::uint64_t end, std::ui
     if (!opening && !continues_random) {
       last_random_start_ = offset;
       last_random_end_ = end;
+      plan.demand.max_blocks = RandomRequestBlocks(plan.demand, max_blocks, budget);
       return plan;
     }
     std::uint64_t next = opening ? end : *last_random_end_;
@@ -84,6 +85,19 @@ PrefetchPlan Prefetcher::OnRead(std::uint64_t offset, std::uint64_t end, std::ui
   plan.demand.max_blocks = std::clamp<std::uint64_t>(stream->window / bs, 1, max_blocks);
   PlanAhead(*stream, end, object_size, budget, &plan);
   return plan;
+}
+
+// A random read's own blocks: spread over the connections the pool runs now (a large read
+// arrives sooner in parallel), but in requests of at least kMinRandomRequest: a 1 MiB read is
+// 4 requests of 256 KiB, not 16 of 64 KiB queued behind each other (and 16 GETs billed).
+std::uint64_t Prefetcher::RandomRequestBlocks(const BlockRange& demand, std::uint64_t max_blocks,
+                                              const PrefetchBudget& budget) const {
+  const std::uint64_t bs = limits_.block_size;
+  const std::uint64_t blocks = demand.last - demand.first + 1;
+  const std::uint64_t connections = static_cast<std::uint64_t>(std::max(1, budget.in_flight_limit));
+  const std::uint64_t floor = std::max<std::uint64_t>(1, kMinRandomRequest / bs);
+  return std::clamp<std::uint64_t>(std::max((blocks + connections - 1) / connections, floor), 1,
+                                   std::min(blocks, max_blocks));
 }
 
 void Prefetcher::PlanAhead(Stream& stream, std::uint64_t end, std::uint64_t object_size, const PrefetchBudget& budget,

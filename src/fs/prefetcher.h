@@ -71,6 +71,7 @@ class Prefetcher {
  public:
   static constexpr std::uint64_t kSlack = 1 << 20;
   static constexpr std::uint64_t kMinRequest = 4 << 20;   // read-ahead requests, unless the window is smaller
+  static constexpr std::uint64_t kMinRandomRequest = 256 << 10;   // a random read's requests, unless it is smaller
   static constexpr int kStreams = 4;
   static constexpr std::uint64_t kOpeningReads = 4;   // a read at 0 among these starts a stream
 
@@ -95,6 +96,8 @@ class Prefetcher {
   };
   // The sequential stream this read continues, or nullptr.
   Stream* Continued(std::uint64_t offset);
+  // Blocks per request for a random read's own blocks.
+  std::uint64_t RandomRequestBlocks(const BlockRange& demand, std::uint64_t max_blocks, const PrefetchBudget& budget) const;
   // A slot for a new stream: an unused one, else the least recently used (forgotten: one
   // stream less, in plan->streams_delta).
   Stream& Recycled(PrefetchPlan* plan);

@@ -82,16 +82,18 @@ std::string FileState(const fetch::RemoteObject& object) {
   return VerificationState(object);
 }
 
-std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine) {
+std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine,
+                             const std::optional<RefreshCounts>& refresh) {
   nlohmann::json files = nlohmann::json::array();
   std::uint64_t fetched = 0, retries = 0, errors = 0;
-  std::map<std::string, int> states;
+  std::map<std::string, int> states, failures;
   for (const auto& [path, ino] : table.paths()) {
     const Node* node = table.Find(ino);
     if (!node->object) continue;
     files.push_back(FileJson(path, *node->object));
     const auto& f = files.back();
     ++states[f["state"].get<std::string>()];
+    if (auto failure = node->object->failure()) ++failures[ErrorKindName(failure->kind)];
     fetched += f["bytes_fetched"].get<std::uint64_t>();
     retries += f["retries"].get<std::uint64_t>();
     errors += f["errors"].get<std::uint64_t>();
@@ -100,8 +102,9 @@ std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, 
                            {"generation", generation},
                            {"files", files},
                            {"totals", {{"files", files.size()}, {"bytes_fetched", fetched}, {"retries", retries},
-                                       {"errors", errors}, {"states", states}}}};
+                                       {"errors", errors}, {"states", states}, {"failures", failures}}}};
   if (engine != nullptr) status.update(EngineJson(*engine));
+  if (refresh) status["refresh"] = {{"applied", refresh->applied}, {"failed", refresh->failed}};
   return status.dump(2) + "\n";
 }
 

@@ -11,12 +11,15 @@
 #include "fetch/engine.h"
 #include "fetch/remote_object.h"
 #include "fs/inode_table.h"
+#include "fs/url_refresher.h"
 
 namespace getmfs::fs {
 
 // Per file: size, checksum, state, bytes fetched, requests, retries, errors; totals; and, once
 // started, the cache's and the workers' figures.
-std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine);
+// refresh: the refresher's runs, when it runs ("refresh": {"applied", "failed"}).
+std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine,
+                             const std::optional<RefreshCounts>& refresh = std::nullopt);
 
 // A file's attribute (user.getmfs.checksum, .verified, .fetched, .url), nullopt when it has
 // none.

@@ -43,6 +43,11 @@ std::string UrlRefresher::last_failure() const {
   return last_failure_;
 }
 
+RefreshCounts UrlRefresher::counts() const {
+  std::scoped_lock lock(mu_);
+  return counts_;
+}
+
 bool UrlRefresher::RefreshAfter(Clock::time_point since, Clock::time_point deadline) {
   if (!enabled()) return false;
   std::unique_lock lock(mu_);
@@ -139,6 +144,7 @@ void UrlRefresher::Loop() {
     Status ran = RunOnce();
     lock.lock();
     run_ended_at_ = Clock::now();
+    ++(ran ? counts_.applied : counts_.failed);
     if (ran) {
       applied_at_ = run_ended_at_;
       failures_ = 0;

@@ -49,6 +49,12 @@ struct EarliestExpiry {
   std::string path;
 };
 
+// Runs of the refresher since the mount started.
+struct RefreshCounts {
+  std::uint64_t applied = 0;   // fresh manifests applied
+  std::uint64_t failed = 0;    // runs that failed
+};
+
 class UrlRefresher {
  public:
   using Clock = std::chrono::steady_clock;
@@ -67,6 +73,7 @@ class UrlRefresher {
   bool RefreshAfter(Clock::time_point since, Clock::time_point deadline);
   // What the last failed run did ("" after a good one), for error messages.
   std::string last_failure() const;
+  RefreshCounts counts() const;
 
  private:
   void Loop();
@@ -86,6 +93,7 @@ class UrlRefresher {
   Clock::time_point run_ended_at_{};     // the last run, good or not
   std::string last_failure_;
   int failures_ = 0;                     // in a row (backoff)
+  RefreshCounts counts_;
   std::int64_t warned_soon_ = 0, warned_expired_ = 0;   // expiries already logged
   std::thread thread_;
 };

@@ -34,7 +34,7 @@ Result<integrity::Expected> ParseChecksum(const std::string& algorithm, const st
 
 // The formats' parsers (text_format.cc, json_format.cc).
 Result<Manifest> ParseText(const std::string& text, const std::string& name);
-Result<Manifest> ParseJson(const std::string& text, const std::string& name);
+Result<Manifest> ParseJson(const std::string& text, const std::string& name, ParseRules rules);
 
 }  // namespace getmfs::manifest::detail
 

@@ -95,7 +95,7 @@ Status JsonChecksum(const nlohmann::json& item, ManifestEntry& entry) {
   return Ok{};
 }
 
-Result<ManifestEntry> ParseJsonEntry(const nlohmann::json& item, const std::string& name, int index) {
+Result<ManifestEntry> ParseJsonEntry(const nlohmann::json& item, const std::string& name, int index, ParseRules rules) {
   ManifestEntry entry;
   entry.file = name;
   entry.line = index;
@@ -118,12 +118,17 @@ Result<ManifestEntry> ParseJsonEntry(const nlohmann::json& item, const std::stri
   for (Status parsed : {JsonSize(item, entry), JsonChecksum(item, entry)}) {
     if (!parsed) return parsed.error();
   }
+  if (filepath && rules.getm_targets) {
+    if (Status valid = ValidatePathCharacters(*filepath); !valid) return EntryError(entry, valid.error().message);
+    entry.path = entry.getm_target = *filepath;
+    return entry;
+  }
   return WithPath(std::move(entry), filepath ? &*filepath : nullptr);
 }
 
 }  // namespace
 
-Result<Manifest> ParseJson(const std::string& text, const std::string& name) {
+Result<Manifest> ParseJson(const std::string& text, const std::string& name, ParseRules rules) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text);
@@ -139,7 +144,7 @@ Result<Manifest> ParseJson(const std::string& text, const std::string& name) {
   Manifest manifest;
   int index = 0;
   for (const auto& item : doc) {
-    auto entry = ParseJsonEntry(item, name, ++index);
+    auto entry = ParseJsonEntry(item, name, ++index, rules);
     if (!entry) return entry.error();
     manifest.entries.push_back(std::move(*entry));
   }

@@ -28,7 +28,7 @@ std::string EntryLocation(const ManifestEntry& entry) {
   return file + ":" + std::to_string(entry.line);
 }
 
-Status ValidateRelativePath(const std::string& path) {
+Status ValidatePathCharacters(const std::string& path) {
   if (path.empty()) return BadInput("path is empty");
   if (path.find('\0') != std::string::npos) {
     return BadInput("path " + Quote(path) + " contains a NUL byte");
@@ -44,6 +44,11 @@ Status ValidateRelativePath(const std::string& path) {
     return BadInput("path " + Quote(path) + " is longer than " + std::to_string(kMaxPath) +
                     " bytes");
   }
+  return Ok{};
+}
+
+Status ValidateRelativePath(const std::string& path) {
+  if (Status characters = ValidatePathCharacters(path); !characters) return characters;
   if (path.front() == '/')
     return BadInput("path " + Quote(path) + " is absolute (must be relative)");
   std::size_t start = 0;
@@ -76,7 +81,7 @@ Status CheckPaths(const std::vector<ManifestEntry>& entries) {
   std::map<std::string_view, const ManifestEntry*> files;
   std::map<std::string_view, const ManifestEntry*> dirs;  // directory -> first entry under it
   for (const auto& entry : entries) {
-    if (entry.path.empty()) continue;
+    if (entry.path.empty() || !entry.getm_target.empty()) continue;
     std::string_view path = entry.path;
     if (auto it = files.find(path); it != files.end()) {
       return EntryError(
@@ -100,13 +105,13 @@ Status CheckPaths(const std::vector<ManifestEntry>& entries) {
   return Ok{};
 }
 
-Result<Manifest> ParseManifestText(const std::string& text, const std::string& name) {
+Result<Manifest> ParseManifestText(const std::string& text, const std::string& name, ParseRules rules) {
   std::string_view body = text;
   if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // UTF-8 byte order mark
   std::string stripped(body);
   std::size_t first = stripped.find_first_not_of(" \t\r\n\v\f");
   bool json = first != std::string::npos && stripped[first] == '[';
-  auto manifest = json ? detail::ParseJson(stripped, name) : detail::ParseText(stripped, name);
+  auto manifest = json ? detail::ParseJson(stripped, name, rules) : detail::ParseText(stripped, name);
   if (!manifest) return manifest;
   if (manifest->entries.empty()) return BadInput("no URLs in " + name);
   auto paths = CheckPaths(manifest->entries);
@@ -114,7 +119,7 @@ Result<Manifest> ParseManifestText(const std::string& text, const std::string& n
   return manifest;
 }
 
-Result<Manifest> ParseManifestFile(const std::string& file_path) {
+Result<Manifest> ParseManifestFile(const std::string& file_path, ParseRules rules) {
   struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
@@ -135,7 +140,7 @@ Result<Manifest> ParseManifestFile(const std::string& file_path) {
       break;
     }
   }
-  return ParseManifestText(text, file_path);
+  return ParseManifestText(text, file_path, rules);
 }
 
 }  // namespace getmfs::manifest

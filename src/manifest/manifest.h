@@ -29,6 +29,10 @@ struct ManifestEntry {
   // Relative path in the mount / download dir; "" = not known yet (the URL path ends in '/':
   // derive it later from Content-Disposition).
   std::string path;
+  // With ParseRules::getm_targets, a JSON "filepath" as given (path is then the same string):
+  // getm's target, resolved at download time as getm resolves it (absolute or relative to
+  // the directory, `~` expanded, a directory or a trailing '/' gets the URL's name).
+  std::string getm_target;
   std::optional<std::uint64_t> size;
   integrity::Expected checksum;  // kNone when not given
   std::string file;              // manifest file name, for messages
@@ -40,14 +44,20 @@ struct Manifest {
   std::vector<ManifestEntry> entries;
 };
 
+// How a manifest is read. A mount needs relative paths; `get` takes a JSON manifest's
+// "filepath" as getm does (getm_targets).
+struct ParseRules {
+  bool getm_targets = false;
+};
+
 // Reads and parses a manifest file. kIo when it cannot be read (kBadInput when it does not
 // exist or is a directory), kBadInput for any error in its content.
-Result<Manifest> ParseManifestFile(const std::string& file_path);
+Result<Manifest> ParseManifestFile(const std::string& file_path, ParseRules rules = {});
 
 // Parses manifest text; name is the file name used in messages. JSON when the first non-space
 // character is '['. An entry without a PATH gets the percent-decoded last segment of its URL
 // path (http::UrlBasename), or "" when the URL path ends in '/'. Runs CheckPaths on the result.
-Result<Manifest> ParseManifestText(const std::string& text, const std::string& name);
+Result<Manifest> ParseManifestText(const std::string& text, const std::string& name, ParseRules rules = {});
 
 // A relative path: not empty, no leading '/', no empty, "." or ".." components, no NUL byte
 // or other control character,
@@ -55,7 +65,12 @@ Result<Manifest> ParseManifestText(const std::string& text, const std::string& n
 // (without a file/line prefix).
 Status ValidateRelativePath(const std::string& path);
 
-// Once paths are known (given or derived; entries whose path is still "" are skipped): a path
+// The checks of ValidateRelativePath that any path passes (not empty, no NUL or control
+// character, at most 4096 bytes): a getm target may be absolute and name a directory.
+Status ValidatePathCharacters(const std::string& path);
+
+// Once paths are known (given or derived; entries whose path is still "" and getm targets,
+// which only a download resolves, are skipped): a path
 // given twice, or a path that is both a file and a directory of another ("a" and "a/b"), is a
 // kBadInput error naming both entries.
 Status CheckPaths(const std::vector<ManifestEntry>& entries);

@@ -11,6 +11,7 @@
 
 #include "integrity/checksum.h"
 #include "util/log.h"
+#include "util/stream_copy.h"
 #include "worker/protocol.h"
 #include "worker/reports.h"
 #include "worker/response_check.h"
@@ -24,6 +25,7 @@ struct FetchLoop::Transfer {
   http::SignedUrl url;
   std::size_t block = 0;          // index into spec.targets being written
   std::uint64_t block_pos = 0;    // bytes written into that block in this attempt
+  std::uint64_t block_pos_reported = 0;   // what Reporter::Partial was last told of it
   std::uint32_t crc = 0;
   std::uint64_t done_bytes = 0;   // bytes of completed blocks
   std::uint64_t credited_bytes = 0;
@@ -166,7 +168,7 @@ class FetchLoop::Impl {
     while (used < n) {
       const BlockTarget& target = t->spec.targets[t->block];
       std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n - used, target.length - t->block_pos));
-      std::memcpy(region_ + target.region_offset + t->block_pos, data + used, take);
+      StreamCopy(region_ + target.region_offset + t->block_pos, data + used, take);
       t->crc = integrity::Crc32c(t->crc, data + used, take);
       t->block_pos += take;
       used += take;
@@ -175,10 +177,18 @@ class FetchLoop::Impl {
         t->done_bytes += target.length;
         ++t->block;
         t->block_pos = 0;
+        t->block_pos_reported = 0;
         t->crc = 0;
       }
     }
+    // Inside a large block: say how far it has come, so a response that stalls inside it
+    // can be told from one that moves (Pool::RestartIfStalled).
+    if (t->block_pos >= t->block_pos_reported + kPartialReportBytes) {
+      reporter_.Partial(t->spec.id, t->block_pos);
+      t->block_pos_reported = t->block_pos;
+    }
   }
+  static constexpr std::uint64_t kPartialReportBytes = 64 << 10;
 
   // After a credit: bytes waiting for it go in first; once none wait, the transfer resumes
   // (or, if its response had ended, finishes).
@@ -288,6 +298,7 @@ class FetchLoop::Impl {
     t->attempt_start = t->spec.offset + t->done_bytes;
     t->attempt_end = t->spec.offset + t->spec.length - 1;
     t->block_pos = 0;
+    t->block_pos_reported = 0;
     t->crc = 0;
     t->headers.Reset();
     t->checked = false;

@@ -19,6 +19,9 @@ namespace getmfs::worker {
 struct FetchLoopOptions {
   http::TransferOptions transfer;
   http::RetryPolicy retry;
+  // Added to a worker process's nice value (0 to 19) when it starts: `get` runs its workers
+  // below its own writer and digest threads, which they would otherwise starve of CPU.
+  int nice = 0;
 };
 
 class FetchLoop {

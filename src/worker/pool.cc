@@ -143,15 +143,24 @@ bool Pool::RestartIfStalled(std::uint64_t id) {
   Job& job = it->second;
   if (job.worker < 0 || job.cancel_requested || job.restart_requested || job.stall_restarts >= 2) return false;
   if (!FullyCredited(job.spec)) return false;   // a stream: its pace is its reader's
-  if (pace_ <= 0 || job.reported_bytes == 0 || job.dispatched_bytes < job.reported_bytes + (256u << 10)) return false;
-  // From its first block: the bytes since then against the time since then.
+  // A worker with other requests that has said nothing lately is not being run (a busy
+  // machine, or get's workers at nice 10): its requests are slow, not their connections.
+  const Worker& w = workers_[static_cast<std::size_t>(job.worker)];
+  if (w.jobs > 1 && Clock::now() - w.last_report > kStallAfter / 2) return false;
+  const std::uint64_t moved = job.moved();
+  if (pace_ <= 0 || moved == 0 || job.dispatched_bytes < moved + (256u << 10)) return false;
+  // From its first bytes: the bytes since then against the time since then.
   double elapsed = std::chrono::duration<double>(Clock::now() - job.first_block).count();
-  if (elapsed < std::chrono::duration<double>(kStallAfter).count()) return false;
-  if (static_cast<double>(job.reported_bytes - job.first_block_bytes) >= elapsed * pace_ / 8) return false;
+  // Watched for at least the time eight of its blocks take at that pace: a server serving
+  // many connections in turns leaves each without bytes for a while (nginx: tens of ms), and
+  // a large block restarted is a large block fetched twice.
+  double block_seconds = static_cast<double>(job.spec.targets[std::min<std::size_t>(job.blocks_done, job.spec.targets.size() - 1)].length) / pace_;
+  if (elapsed < std::max(std::chrono::duration<double>(kStallAfter).count(), 8 * block_seconds)) return false;
+  if (static_cast<double>(moved - std::min(moved, job.first_block_bytes)) >= elapsed * pace_ / 8) return false;
   job.restart_requested = true;
   ++job.stall_restarts;
   ++stats_.stalls_restarted;
-  LOG(Debug) << "request " << id << " moved " << job.reported_bytes << " bytes in " << static_cast<int>(elapsed * 1000)
+  LOG(Debug) << "request " << id << " moved " << moved << " bytes in " << static_cast<int>(elapsed * 1000)
              << " ms (requests move " << static_cast<long>(pace_ / (1 << 20)) << " MiB/s): moving it to another connection";
   SendLocked(job.worker, {{"t", "cancel"}, {"id", id}});
   return true;
@@ -230,6 +239,7 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
     job.dispatched = Clock::now();
     job.dispatched_bytes = spec.length;
     job.reported_bytes = 0;
+    job.partial_bytes = 0;
     job.judged = false;
     job.restart_requested = false;
     ++w.jobs;
@@ -242,6 +252,7 @@ void Pool::DispatchLocked(std::vector<Callback>* callbacks) {
 }
 
 bool Pool::HandleMessageLocked(int worker, const nlohmann::json& m, std::vector<Callback>* callbacks) {
+  workers_[static_cast<std::size_t>(worker)].last_report = Clock::now();
   try {
     const std::string type = MessageType(m);
     if (type == "blocks") {
@@ -272,11 +283,12 @@ void Pool::HandleBlocksLocked(int worker, const nlohmann::json& m, std::vector<C
                              " is not the next block of a job it runs");
     }
     std::uint64_t length = job.spec.targets[target].length;
-    if (job.reported_bytes == 0) {
+    if (job.moved() == 0) {
       job.first_block = Clock::now();
       job.first_block_bytes = length;
     }
     job.reported_bytes += length;
+    job.partial_bytes = 0;
     ++job.blocks_done;
     if (!job.judged) {
       tuner_.OnProgress(job.reported_bytes, job.dispatched, Clock::now(), &job.judged);
@@ -284,6 +296,20 @@ void Pool::HandleBlocksLocked(int worker, const nlohmann::json& m, std::vector<C
     }
     JobObserver* observer = job.observer;
     callbacks->push_back([observer, id, index, crc] { observer->OnBlock(id, index, crc); });
+  }
+  for (const PartialReport& partial : PartialsFromJson(m)) {
+    auto it = jobs_.find(partial.job);
+    if (it == jobs_.end() || it->second.worker != worker) continue;   // ended or moved meanwhile
+    Job& job = it->second;
+    if (job.blocks_done >= job.spec.targets.size() || partial.bytes >= job.spec.targets[job.blocks_done].length) {
+      throw MalformedMessage("job " + std::to_string(partial.job) + " has no unfinished block of " +
+                             std::to_string(partial.bytes) + " bytes or more");
+    }
+    if (job.moved() == 0) {
+      job.first_block = Clock::now();
+      job.first_block_bytes = partial.bytes;
+    }
+    job.partial_bytes = partial.bytes;
   }
 }
 

@@ -90,8 +90,12 @@ class Pool {
   // the rest of the job goes back to the head of the queue, to run on another connection
   // (at most twice per job; never a streaming job). A stalled response (an overloaded
   // server, a paced or broken connection) so costs the reader a few tens of milliseconds
-  // instead of the low-speed timeout. A job that has not delivered a block yet is left to
-  // the worker (a slow first byte is normal far away; a 503 waits out its backoff).
+  // instead of the low-speed timeout. A job that has not moved any bytes yet is left to
+  // the worker (a slow first byte is normal far away; a 503 waits out its backoff). Bytes
+  // count from the worker's reports: finished blocks, and every 64 KiB of a larger block.
+  // It is watched for at least eight blocks' time at that pace (a server serving many
+  // connections in turns pauses each), and not while its worker, busy with others, is
+  // silent (a worker that is not being run).
   // Returns true if it restarted the job.
   bool RestartIfStalled(std::uint64_t job);
   static constexpr std::chrono::milliseconds kStallAfter{20};
@@ -105,6 +109,7 @@ class Pool {
     int jobs = 0;
     bool alive = false;
     std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point last_report;   // its last message
   };
   struct Job {
     JobSpec spec;              // targets: all credited so far
@@ -116,9 +121,13 @@ class Pool {
     std::chrono::steady_clock::time_point dispatched;
     std::uint64_t dispatched_bytes = 0;   // of this dispatch (a re-queued job resumes)
     std::uint64_t reported_bytes = 0;     // of this dispatch, in finished blocks so far
+    std::uint64_t partial_bytes = 0;      // of the next block, as the worker last said
     bool judged = false;                  // by the tuner, this dispatch
-    std::chrono::steady_clock::time_point first_block;   // of this dispatch (when reported_bytes > 0)
+    // When this dispatch first moved bytes (a finished block or part of a large one), and
+    // how many it had then: the start of RestartIfStalled's measure.
+    std::chrono::steady_clock::time_point first_block;
     std::uint64_t first_block_bytes = 0;
+    std::uint64_t moved() const { return reported_bytes + partial_bytes; }
     int stall_restarts = 0;
     bool restart_requested = false;       // cancelled on its worker to run again
   };

@@ -135,6 +135,16 @@ std::vector<BlockReport> BlocksFromJson(const nlohmann::json& message) {
   return out;
 }
 
+std::vector<PartialReport> PartialsFromJson(const nlohmann::json& message) {
+  std::vector<PartialReport> out;
+  if (!message.contains("p")) return out;
+  const json& list = message["p"];
+  if (!list.is_array()) Malformed("\"p\" must be a list", list);
+  out.reserve(list.size());
+  for (const auto& p : list) out.push_back({U64(Element(p, 0)), U64(Element(p, 1))});
+  return out;
+}
+
 DoneReport DoneFromJson(const nlohmann::json& message) {
   DoneReport d;
   d.id = MessageId(message);

@@ -74,6 +74,12 @@ std::vector<BlockTarget> TargetsFromJson(const nlohmann::json& j);
 // The message's "t": "" when it has none.
 std::string MessageType(const nlohmann::json& message);
 std::vector<BlockReport> BlocksFromJson(const nlohmann::json& message);
+// The optional "p" of a blocks message: (job, bytes of its next block so far), after the
+// message's finished blocks.
+struct PartialReport {
+  std::uint64_t job = 0, bytes = 0;
+};
+std::vector<PartialReport> PartialsFromJson(const nlohmann::json& message);
 DoneReport DoneFromJson(const nlohmann::json& message);
 // The "id" of a credit or cancel message, and the "targets" of a credit.
 std::uint64_t MessageId(const nlohmann::json& message);

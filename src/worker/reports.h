@@ -21,6 +21,10 @@ class Reporter {
 
   // Block `index` of job `job` is complete in its target, with its CRC32C.
   void Block(std::uint64_t job, std::uint64_t index, std::uint32_t crc, std::uint64_t length);
+  // `bytes` of job `job`'s next block have arrived (it is not complete yet). Sent with the
+  // next batch, the latest count per job: the pool tells a large block that is arriving
+  // from a response that has stalled inside it.
+  void Partial(std::uint64_t job, std::uint64_t bytes);
   // The job ended: ok (no error), failed, or cancelled.
   void Done(std::uint64_t job, const std::optional<Error>& error, int retries, bool ranges_ignored);
   void Cancelled(std::uint64_t job, int retries);
@@ -49,6 +53,7 @@ class Reporter {
     std::uint32_t crc;
   };
   std::vector<BlockReport> pending_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> partial_;   // (job, bytes of its next block)
   std::uint64_t pending_bytes_ = 0;
   Clock::time_point pending_since_{};   // when the oldest pending block finished
 };

@@ -64,7 +64,8 @@ Status WorkerLink::SpawnProcess(const WorkerConfig& config, int theirs) {
                                    "--log-level=" + std::to_string(static_cast<int>(GetLogLevel())),
                                    "--connect-timeout-ms=" + std::to_string(transfer.connect_timeout_ms),
                                    "--low-speed-time=" + std::to_string(transfer.low_speed_time_s),
-                                   "--max-attempts=" + std::to_string(config.fetch.retry.max_attempts)};
+                                   "--max-attempts=" + std::to_string(config.fetch.retry.max_attempts),
+                                   "--nice=" + std::to_string(config.fetch.nice)};
   if (!transfer.ca_bundle.empty()) args.push_back("--ca-bundle=" + transfer.ca_bundle);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

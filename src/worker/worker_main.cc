@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -35,13 +36,14 @@ bool StringFlag(const char* arg, const char* name, std::string* value) {
 
 int WorkerMain(int argc, char** argv) {
   long long control_fd = -1, cache_fd = -1, cache_size = 0, parent = -1, level = 1;
-  long long connect_ms = 15000, low_speed = 30, attempts = 10;
+  long long connect_ms = 15000, low_speed = 30, attempts = 10, nice_increment = 0;
   std::string ca_bundle;
   for (int i = 2; i < argc; ++i) {
     if (!Flag(argv[i], "--control-fd", &control_fd) && !Flag(argv[i], "--cache-fd", &cache_fd) &&
         !Flag(argv[i], "--cache-size", &cache_size) && !Flag(argv[i], "--parent", &parent) &&
         !Flag(argv[i], "--log-level", &level) && !Flag(argv[i], "--connect-timeout-ms", &connect_ms) &&
         !Flag(argv[i], "--low-speed-time", &low_speed) && !Flag(argv[i], "--max-attempts", &attempts) &&
+        !Flag(argv[i], "--nice", &nice_increment) &&
         !StringFlag(argv[i], "--ca-bundle", &ca_bundle)) {
       std::fprintf(stderr, "getmfs __worker__: unknown argument %s (this command is internal)\n", argv[i]);
       return 2;
@@ -57,6 +59,11 @@ int WorkerMain(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   SetLogLevel(static_cast<LogLevel>(level));
   SetLogTag("getmfs worker " + std::to_string(getpid()));
+  // Before any thread starts (a thread's nice value is its own; new ones inherit it).
+  errno = 0;
+  if (nice_increment > 0 && nice_increment < 40 && nice(static_cast<int>(nice_increment)) == -1 && errno != 0) {
+    LOG(Debug) << "nice " << nice_increment << ": " << std::strerror(errno);
+  }
   auto region = cache::MappedRegion::Map(static_cast<int>(cache_fd), static_cast<std::size_t>(cache_size));
   if (!region) {
     LOG(Error) << region.error().message;

@@ -9,6 +9,10 @@
 #   RATE          limit_rate of the /capped/ location (e.g. 16m)
 #   CAPPED_BURST  sendfile_max_chunk of the /capped/ location (e.g. 256k)
 #   NGINX_KEEPALIVE_REQUESTS  optional, nginx keepalive_requests (default 10000)
+#   NGINX_ACCESS_LOG  optional, a file: nginx logs every request there as
+#                 "BODY_BYTES_SENT REQUEST_LENGTH STATUS METHOD URI" (no query string);
+#                 unset: no access log (see nginx_log_mark, nginx_log_bytes)
+#   NGINX_AUTOINDEX   optional, 1: `autoindex on` (directory listings, for rclone's http backend)
 # and may define `extra_nginx_locations`, a function that prints more `location` blocks
 # (indented by 4) for the server; they go after /capped/ and before `location /`.
 
@@ -78,6 +82,12 @@ make_file() {  # make_file PATH MIB -> prints md5
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 write_conf() {  # write_conf PORT -> $WORK/nginx.conf (uses WORK, DATA_DIR, RATE, CAPPED_BURST)
+  local access_log="access_log off;" autoindex=""
+  if [[ -n ${NGINX_ACCESS_LOG:-} ]]; then
+    access_log="log_format bench '\$body_bytes_sent \$request_length \$status \$request_method \$uri';
+  access_log $NGINX_ACCESS_LOG bench;"
+  fi
+  [[ ${NGINX_AUTOINDEX:-0} == 1 ]] && autoindex="autoindex on;"
   {
     cat <<EOF
 daemon off;
@@ -88,7 +98,7 @@ error_log $WORK/error.log warn;
 pid $WORK/nginx.pid;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  $access_log
   sendfile on;
   tcp_nopush on;
   keepalive_timeout 120s;
@@ -103,6 +113,7 @@ http {
   server {
     listen 127.0.0.1:$1;
     root $DATA_DIR;
+    $autoindex
     # capped: every response (connection) at most $RATE/s from its first byte
     # (sendfile_max_chunk bounds what nginx sends before it first waits for the limit)
     location /capped/ {
@@ -158,6 +169,23 @@ stop_nginx() {
     kill -9 "$NGINX_PID" 2>/dev/null || true
     wait "$NGINX_PID" 2>/dev/null || true
   fi
+}
+
+# nginx_log_mark -> the size of NGINX_ACCESS_LOG now (an offset for nginx_log_bytes)
+nginx_log_mark() { stat -c %s "$NGINX_ACCESS_LOG" 2>/dev/null || echo 0; }
+
+# nginx_log_bytes MARK -> "BODY_BYTES REQUESTS" that nginx logged after offset MARK. nginx logs a
+# request when it ends (also when the client closed early: what it had sent by then), so this
+# first waits until the log has not grown for 0.3 s (at most 3 s).
+nginx_log_bytes() {
+  local size last=-1
+  for _ in $(seq 10); do
+    size=$(nginx_log_mark)
+    [[ $size == "$last" ]] && break
+    last=$size
+    sleep 0.3
+  done
+  tail -c "+$(( $1 + 1 ))" "$NGINX_ACCESS_LOG" | awk '{b += $1; n++} END {printf "%d %d", b, n}'
 }
 
 # ---------------------------------------------------------------- statistics

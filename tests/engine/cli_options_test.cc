@@ -143,6 +143,7 @@ std::vector<Bad> MountTable() {
   AddValues(&t, {}, "--max-readahead", Concat(kNotSizes, {"0", "1", "2G"}));
   AddValues(&t, {}, "--verify-random", {"", "maybe", "on", "true", "background,off"});
   AddValues(&t, {}, "--timeout", kNotSeconds);
+  AddValues(&t, {}, "--metrics-addr", {"", "x", "0", "65536", "1.2.3:80", "[::1]:80", "host.example:80", "127.0.0.1:"});
   AddValues(&t, {}, "--log-file", {""});
   AddValues(&t, {}, "--uid", kNotIds);
   AddValues(&t, {}, "--gid", kNotIds);
@@ -170,6 +171,7 @@ std::vector<Bad> MountOptionTable() {
   add("workers", Concat(kNotNumbers, {"0", "257"}));
   add("timeout", kNotSeconds);
   add("verify_random", {"", "maybe", "on"});
+  add("direct_io", {"", "yes", "1"});
   add("log_file", {""});
   t.push_back({{"-o", "ro,allow_other,cache_size=abc,nodev"}, "cache_size"});
   t.push_back({{"-o", "ro", "-o", "concurrency=0"}, "concurrency"});
@@ -180,6 +182,7 @@ std::vector<Bad> MountOptionTable() {
   t.push_back({{"-o", "fsname=other"}, "fsname"});
   add("drs_server", {"", "ftp://x", "not a url", "http://h/?q=1"});
   add("drs_token_file", {"", "/nonexistent/token"});
+  add("metrics_addr", {"", "x", "0", "65536", "1.2.3:80", "[::1]:80", "host.example:80", "127.0.0.1:", "-1"});
   return t;
 }
 
@@ -188,6 +191,7 @@ std::vector<Bad> GetTable(const std::vector<std::string>& prefix, const std::str
   const std::vector<std::string> args = Concat(prefix, {kUrl, "-O", out});
   std::vector<Bad> t;
   AddValues(&t, args, "--concurrency", Concat(kNotNumbers, {"0", "1025"}));
+  if (prefix.empty()) AddValues(&t, args, "--requests", Concat(kNotNumbers, {"0", "1025"}));   // getm's name for it
   AddValues(&t, args, "--workers", Concat(kNotNumbers, {"0", "257"}));
   AddValues(&t, args, "--chunk-size", Concat(kNotSizes, {"0", "1", "4095", "2G"}));
   AddValues(&t, args, "--cache-size", Concat(kNotSizes, {"0", "1", "99T"}));   // 1: below the window
@@ -290,12 +294,15 @@ TEST_F(CliOptions, MountAcceptsGoodValues) {
       {"--cache-size", "1GiB"}, {"--cache-size", "1024mb"},
       {"--max-readahead", "64K"}, {"--max-readahead", "1G"},
       {"--timeout", "0.5"}, {"--timeout", "300"}, {"--timeout", "31536000"}, {"--timeout", ".25"},
-      {"--verify-random", "background"}, {"--verify-random", "OFF"},
+      {"--verify-random", "background"}, {"--verify-random", "OFF"}, {"--direct-io", "on"}, {"--direct-io", "off"},
       {"--uid", "0"}, {"--uid", "4294967294"}, {"--gid", "65534"},
       {"--file-mode", "0444"}, {"--file-mode", "644"}, {"--file-mode", "0"}, {"--dir-mode", "07777"},
       {"--log-file", dir_.Path("log")},
+      {"--metrics-addr", "9100"}, {"--metrics-addr", ":9100"}, {"--metrics-addr", "localhost:9100"},
+      {"--metrics-addr", "0.0.0.0:65535"}, {"-o", "metrics_addr=127.0.0.1:1"},
+      {"-o", "ro,_netdev,nofail,noauto,x-systemd.automount,x-systemd.idle-timeout=60,comment=systemd.x"},
       {"-o", "ro,allow_other,cache_size=1G,block_size=16K,max_readahead=8M,concurrency=none"},
-      {"-o", "workers=2,timeout=2.5,verify_random=background,log_file=" + dir_.Path("log")},
+      {"-o", "workers=2,timeout=2.5,verify_random=background,direct_io=on,log_file=" + dir_.Path("log")},
   };
   for (const auto& args : good) {
     ExpectAccepted(Concat({kGetmfs, "mount", dir_.Path("urls.txt"), Absent()}, args), 2, "is not a directory");
@@ -312,15 +319,21 @@ TEST_F(CliOptions, GetAndGetmAcceptGoodValues) {
       {"--s3-part-size", "5G"}, {"--timeout", "0.5"}, {"--timeout", "31536000"},
       {"--checksum-algorithm", "SHA256"}, {"--progress=true"}, {"--no-progress"}, {"-vv"}, {"-q"},
   };
+  // getm's --concurrency counts files at once; getmfs's (range requests) is --requests there.
+  auto as_getm = [](std::vector<std::string> args) {
+    if (args[0] == "--concurrency") args[0] = "--requests";
+    return args;
+  };
   for (const auto& args : good) {
     ExpectAccepted(Concat({kGetmfs, "get"}, args), 2, "give one URL or --manifest");
-    ExpectAccepted(Concat({kGetm}, args), 2, "give one URL or --manifest");
+    ExpectAccepted(Concat({kGetm}, as_getm(args)), 2, "give one URL or --manifest");
   }
+  for (const char* files : {"1", "1024"}) ExpectAccepted({kGetm, "--concurrency", files}, 2, "give one URL or --manifest");
   for (const std::string& program : {std::string(kGetmfs), kGetm}) {
     for (const char* concurrency : {"none", "1", "16"}) {
       std::vector<std::string> argv = {program};
       if (program == kGetmfs) argv.push_back("get");
-      argv = Concat(argv, {kUrl, "-O", dir_.Path("out"), "--concurrency", concurrency, "--timeout", "1",
+      argv = Concat(argv, {kUrl, "-O", dir_.Path("out"), program == kGetm ? "--requests" : "--concurrency", concurrency, "--timeout", "1",
                            "--chunk-size", "64K", "--cache-size", "8M"});
       ExpectAccepted(argv, 7, "127.0.0.1");
     }

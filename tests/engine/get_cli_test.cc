@@ -662,6 +662,23 @@ TEST_F(GetCliFailure, SlowServerPastTimeoutExits8) {
   ExpectOutputHolds({});
 }
 
+// A part whose response stops mid-body (64 KiB, then nothing for 25 s) moves to another
+// connection, as the mount's do: get neither waits the stall out nor fails for --timeout.
+// (Its parts are 1 MiB blocks: the worker says how far a block has come every 64 KiB.)
+TEST_F(GetCliFailure, AStalledPartMovesToAnotherConnection) {
+  origin_->Configure({{"path", "/data.bin"},
+                      {"faults", {{{"type", "stall"}, {"after_bytes", 65536}, {"seconds", 25}, {"from_offset", kMiB}, {"times", 2}}}}});
+  auto start = std::chrono::steady_clock::now();
+  RunResult r = Get({Url("/data.bin"), Out("d.bin"), "--concurrency", "4", "-v"}, 60);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_LT(seconds, 10) << "get waited for the stalled response\n" << Describe(r);
+  EXPECT_EQ(ReadFile(Out("d.bin")), *data_);
+  EXPECT_GE(origin_->PathStats("/data.bin")["faults_fired"].value("stall", 0), 1) << origin_->PathStats("/data.bin").dump();
+  // The 1 MiB parts past the first (the last is too short to stall): at least one was moved.
+  EXPECT_GE(origin_->PathStats("/data.bin")["range_requests"].get<int>(), 6) << origin_->PathStats("/data.bin").dump();
+}
+
 TEST_F(GetCliFailure, ObjectChangedAfterTheProbeExits9) {
   for (const char* concurrency : {"none", "1", "16"}) {
     SCOPED_TRACE(concurrency);
@@ -1040,10 +1057,14 @@ TEST(GetCliNginx, DownloadsMatchAndAreUnverified) {
     EXPECT_EQ(ReadFile(dest), want);
     EXPECT_EQ(Count(r.err, "no checksum is known"), 1u) << r.err;
   }
-  // With a checksum given, nginx's bytes are verified.
-  RunResult r = RunCli({kGetm, nginx->Url("/n.bin"), out.Path("v.bin"), "--checksum", Md5Hex(want), "--workers", "2"});
+  // With a checksum given, nginx's bytes are verified (getm, like getm, says so only with -v).
+  RunResult r = RunCli({kGetm, nginx->Url("/n.bin"), out.Path("v.bin"), "--checksum", Md5Hex(want), "--workers", "2", "-v"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_TRUE(Contains(r.err, "verified md5")) << r.err;
+  r = RunCli({kGetm, nginx->Url("/n.bin"), out.Path("v.bin"), "--checksum", Md5Hex(want), "--workers", "2"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(ReadFile(out.Path("v.bin")), want);
   r = RunCli({kGetm, nginx->Url("/absent.bin"), out.Path("x.bin")});
   EXPECT_EQ(r.exit_code, 6) << Describe(r);
   EXPECT_EQ(ListTree(out.path()), (std::vector<std::string>{"n1.bin", "n16.bin", "v.bin"}));

@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <fstream>
+#include <sstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,6 +21,7 @@
 #include "worker/fetch_loop.h"
 #include "worker/pool.h"
 #include "worker/protocol.h"
+#include "worker/worker_link.h"
 
 namespace getmfs::testing {
 namespace {
@@ -82,6 +85,9 @@ TEST(HostileWorkerTest, MalformedReportsEndTheJobWithAnErrorNotACrash) {
            R"({"t": "blocks", "b": [[JOB, 0, 4294967296]]})",   // crc past 32 bits
            R"({"t": "blocks", "b": [[JOB, 5, 0]]})",         // a block the job does not have
            R"({"t": "blocks", "b": [[JOB, 0, 0], [JOB, 0, 0]]})",   // a block twice
+           R"({"t": "blocks", "b": [], "p": 3})",                   // p not a list
+           R"({"t": "blocks", "b": [], "p": [[JOB, 65536]]})",      // a partial block as long as the block
+           R"({"t": "blocks", "b": [], "p": [[JOB, -1]]})",         // a negative count
        }) {
     SCOPED_TRACE(message);
     ASSERT_EQ(setenv("HOSTILE_MESSAGE", message, 1), 0);
@@ -105,6 +111,38 @@ TEST(HostileWorkerTest, MalformedReportsEndTheJobWithAnErrorNotACrash) {
     EXPECT_TRUE(observer.result().error.has_value());
     EXPECT_GE((*pool)->Stats().worker_restarts, 1u);
   }
+  close(cache);
+}
+
+// `get` runs its workers below its own threads (FetchLoopOptions::nice): the nice value is
+// the worker process's own from its start.
+TEST(WorkerProcessTest, AWorkerStartsWithTheNiceValueItWasGiven) {
+  int cache = memfd_create("nice-cache", MFD_CLOEXEC);
+  ASSERT_GE(cache, 0);
+  ASSERT_EQ(ftruncate(cache, 1 << 20), 0);
+  worker::WorkerConfig config;
+  config.worker_path = GETMFS_BINARY;
+  config.cache_fd = cache;
+  config.region_size = 1 << 20;
+  config.fetch.nice = 7;
+  auto link = worker::WorkerLink::Start(config);
+  ASSERT_TRUE(link.ok()) << link.error().message;
+  auto nice_of = [](pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {}
+    return std::stoi(field);   // field 19: nice
+  };
+  int mine = nice_of(getpid());
+  int theirs = mine;
+  for (int i = 0; i < 200 && theirs == mine; ++i) {   // until the worker has called nice()
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    theirs = nice_of((*link)->pid());
+  }
+  EXPECT_EQ(theirs, std::min(19, mine + 7));
+  (*link)->Stop(SIGTERM);
   close(cache);
 }
 

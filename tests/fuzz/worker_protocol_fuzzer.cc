@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Decode([&] { (void)CreditTargets(message); });
   Decode([&] { (void)TargetsFromJson(message); });
   Decode([&] { (void)BlocksFromJson(message); });
+  Decode([&] { (void)PartialsFromJson(message); });
   Decode([&] { (void)DoneFromJson(message); });
   Decode([&] {
     JobSpec spec = JobFromJson(message);

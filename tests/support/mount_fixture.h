@@ -275,6 +275,18 @@ class MountTest : public ::testing::Test {
     return text.str();
   }
 
+  // Waits up to 5 s for every `getmfs mount` of this mountpoint to exit: the pids of those
+  // left ("" when none).
+  std::string MountDaemonsLeft() {
+    std::string left;
+    for (int i = 0; i < 100; ++i) {
+      left = RunProgram({"pgrep", "-f", "getmfs mount .*" + mp_}).out;
+      if (left.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return left;
+  }
+
   pid_t DaemonPid() {
     auto pid = Xattr(mp_, "user.getmfs.pid");
     return pid ? static_cast<pid_t>(std::atol(pid->c_str())) : -1;

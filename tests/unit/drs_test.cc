@@ -1,5 +1,6 @@
 // DRS URIs, the endpoints they resolve at, drs:// entries in manifests, and the token.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <cstdio>
@@ -96,7 +97,8 @@ class DrsToken : public ::testing::Test {
     std::fputs(text.c_str(), f);
     std::fclose(f);
   }
-  std::string file_ = ::testing::TempDir() + "/getmfs-drs-token";
+  // One file per test process: ctest runs the DrsToken tests in parallel.
+  std::string file_ = ::testing::TempDir() + "/getmfs-drs-token." + std::to_string(getpid());
 };
 
 TEST_F(DrsToken, TheFileWinsOverTheEnvironmentAndIsTrimmed) {

@@ -71,7 +71,8 @@ std::ostream& operator<<(std::ostream& os, const PatternCase& c) { return os << 
 // otherwise. Request sizes at 4 in flight (window / 4, at least min(window, 4 MiB), at most
 // 8 MiB): window 1 MiB -> 16 blocks, 2 MiB -> 32, 4 MiB -> 64, 8 MiB -> 64.
 // Demand request sizes: window / block, at most 128: 1 MiB -> 16, 2 MiB -> 32, 4 MiB -> 64,
-// 8 MiB -> 128.
+// 8 MiB -> 128. A random read's own blocks: spread over the 4 in flight, in requests of at
+// least 256 KiB (4 blocks) or the whole read if smaller: 1 block -> 1, 2 -> 2, 16 -> 4.
 const std::vector<PatternCase> kPatterns = {
     {.name = "SequentialFromZeroDoublesTheWindowUpToMaxReadahead",
      .reads =
@@ -98,7 +99,7 @@ const std::vector<PatternCase> kPatterns = {
      .reads =
          {
              // 1 MiB comes before 0 (the kernel's read-ahead is asynchronous): random.
-             {1 * MiB, 1 * MiB, {false, 0, {16, 31, 1}, std::nullopt}, 0},
+             {1 * MiB, 1 * MiB, {false, 0, {16, 31, 4}, std::nullopt}, 0},
              // 0 among the first reads: a stream from the start, window 1 MiB. It goes on from
              // its own end, 1 MiB: the 1 MiB read before it is within the slack.
              {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
@@ -132,7 +133,7 @@ const std::vector<PatternCase> kPatterns = {
              // [1920 KiB, 1920 KiB + 4 MiB = 6016 KiB).
              {1792 * KiB, 128 * KiB, {true, 0, {28, 29, 64}, BlockRange{30, 93, 64}}, 4 * MiB},
              // 1 MiB + 64 KiB skipped: random; the stream keeps its window.
-             {3008 * KiB, 128 * KiB, {false, 0, {47, 48, 1}, std::nullopt}, 4 * MiB},
+             {3008 * KiB, 128 * KiB, {false, 0, {47, 48, 2}, std::nullopt}, 4 * MiB},
          },
      .streams_after = 1},
     {.name = "SmallBackwardStepContinuesTheStreamLargeOneIsRandom",
@@ -154,12 +155,12 @@ const std::vector<PatternCase> kPatterns = {
      .reads =
          {
              // Not at 0: random. 10 MiB + 100 is in block 160, its end in block 161.
-             {10 * MiB + 100, 64 * KiB, {false, 0, {160, 161, 1}, std::nullopt}, 0},
-             {30 * MiB, 128 * KiB, {false, 0, {480, 481, 1}, std::nullopt}, 0},
-             {50 * MiB, 128 * KiB, {false, 0, {800, 801, 1}, std::nullopt}, 0},
-             {20 * MiB, 128 * KiB, {false, 0, {320, 321, 1}, std::nullopt}, 0},
+             {10 * MiB + 100, 64 * KiB, {false, 0, {160, 161, 2}, std::nullopt}, 0},
+             {30 * MiB, 128 * KiB, {false, 0, {480, 481, 2}, std::nullopt}, 0},
+             {50 * MiB, 128 * KiB, {false, 0, {800, 801, 2}, std::nullopt}, 0},
+             {20 * MiB, 128 * KiB, {false, 0, {320, 321, 2}, std::nullopt}, 0},
              // At 0, but past the handle's first four reads (kOpeningReads): random too.
-             {0, 128 * KiB, {false, 0, {0, 1, 1}, std::nullopt}, 0},
+             {0, 128 * KiB, {false, 0, {0, 1, 2}, std::nullopt}, 0},
          },
      .streams_after = 0},
     {.name = "TwoInterleavedSequentialReadersEachKeepAWindow",
@@ -168,7 +169,7 @@ const std::vector<PatternCase> kPatterns = {
              // A from 0.
              {0, 1 * MiB, {true, 1, {0, 15, 16}, BlockRange{16, 31, 16}}, 1 * MiB},
              // B from 32 MiB: random at first.
-             {32 * MiB, 1 * MiB, {false, 0, {512, 527, 1}, std::nullopt}, 1 * MiB},
+             {32 * MiB, 1 * MiB, {false, 0, {512, 527, 4}, std::nullopt}, 1 * MiB},
              // A: window 2 MiB.
              {1 * MiB, 1 * MiB, {true, 0, {16, 31, 32}, BlockRange{32, 63, 32}}, 2 * MiB},
              // B goes on: a second sequential stream, window 1 MiB, ahead [34 MiB, 35 MiB).
@@ -205,7 +206,7 @@ const std::vector<PatternCase> kPatterns = {
              // Resumes where it stopped: the window goes on doubling.
              {2 * MiB, 1 * MiB, {true, 0, {32, 47, 64}, std::nullopt}, 4 * MiB},
              // Resumes at 40 MiB: random.
-             {40 * MiB, 1 * MiB, {false, 0, {640, 655, 1}, std::nullopt}, 4 * MiB},
+             {40 * MiB, 1 * MiB, {false, 0, {640, 655, 4}, std::nullopt}, 4 * MiB},
              // Right after it: a new sequential stream with the initial window, ahead
              // [42 MiB, 43 MiB).
              {41 * MiB, 1 * MiB, {true, 1, {656, 671, 16}, BlockRange{672, 687, 16}}, 4 * MiB},
@@ -432,6 +433,23 @@ INSTANTIATE_TEST_SUITE_P(Prefetcher, PrefetcherRequest, ::testing::ValuesIn(kReq
 // What samtools' region query looks like to the file system (its header, the end-of-file
 // marker, then a region the kernel reads ahead of in growing requests): what it fetches
 // ahead of the region is at most what it read of it.
+TEST(Prefetcher, ARandomReadIsSpreadOverTheConnectionsInRequestsOfAtLeast256KiB) {
+  struct Case {
+    std::uint64_t size;
+    int in_flight;
+    std::uint64_t by;   // blocks per request
+  };
+  for (const Case& c : std::vector<Case>{{4 * KiB, 16, 1}, {128 * KiB, 16, 2}, {1 * MiB, 1, 16}, {1 * MiB, 4, 4},
+                                         {1 * MiB, 16, 4}, {4 * MiB, 4, 16}, {32 * MiB, 2, 128}}) {
+    SCOPED_TRACE(std::to_string(c.size) + " bytes, " + std::to_string(c.in_flight) + " in flight");
+    Prefetcher prefetcher(Limits());
+    PrefetchBudget budget{.share = 1 * GiB, .active_streams = 0, .in_flight_limit = c.in_flight};
+    PrefetchPlan plan = prefetcher.OnRead(40 * MiB, 40 * MiB + c.size, 1 * GiB, budget);
+    EXPECT_FALSE(plan.sequential);
+    EXPECT_EQ(plan.demand.max_blocks, c.by);
+  }
+}
+
 TEST(Prefetcher, AStreamAfterASeekReadsAheadNoMoreThanItHasRead) {
   Prefetcher prefetcher({.block_size = kBlock, .max_readahead = 64 * MiB});
   PrefetchBudget budget{.share = 1 * GiB, .active_streams = 0, .in_flight_limit = 4};
