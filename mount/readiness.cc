@@ -24,6 +24,7 @@ namespace getmfs::mount {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kCleanupDeadline{15000};   // an unmount and the workers stopped
 
 void WriteLine(int fd, const std::string& line) {
   if (fd < 0) return;
@@ -127,6 +128,17 @@ void StopDaemon(pid_t pid) {
   for (pid_t f : forks) kill(f, SIGKILL);
 }
 
+// Reaps a daemon that is ending by itself; one still there after the deadline is stopped.
+void AwaitDaemonExit(pid_t pid, std::chrono::milliseconds deadline) {
+  auto end = Clock::now() + deadline;
+  while (Clock::now() < end) {
+    pid_t done = waitpid(pid, nullptr, WNOHANG);
+    if (done == pid || (done < 0 && errno == ECHILD)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  StopDaemon(pid);
+}
+
 }  // namespace
 
 std::string DescribeStuckDaemon(pid_t pid) {
@@ -185,9 +197,13 @@ int WaitForDaemon(int fd, pid_t pid, const std::string& mountpoint, std::chrono:
     case DaemonWord::Kind::kServing:
       return 0;
     case DaemonWord::Kind::kFailed:
+      // The daemon says why before it undoes what it made (the mount, its workers): its
+      // exit is awaited, so that nothing of it is left when `getmfs mount` returns.
+      AwaitDaemonExit(pid, kCleanupDeadline);
       std::fprintf(stderr, "getmfs mount: %s\n", word.why.c_str());
       return 1;
     case DaemonWord::Kind::kExited:
+      AwaitDaemonExit(pid, kCleanupDeadline);
       std::fprintf(stderr, "getmfs mount: the daemon for %s exited during start-up%s (see syslog or --log-file)\n",
                    mountpoint.c_str(), at.c_str());
       return 1;

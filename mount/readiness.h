@@ -45,7 +45,8 @@ DaemonWord ReadDaemonWord(int fd, std::chrono::milliseconds deadline);
 std::string DescribeStuckDaemon(pid_t pid);
 
 // The parent side: waits for the daemon (pid) and prints what went wrong; the exit status
-// of `getmfs mount` (0 serving, 1 otherwise). A daemon past the deadline is stopped.
+// of `getmfs mount` (0 serving, 1 otherwise). A daemon that failed is awaited until it has undone
+// what it made (its mount, its workers); one past the deadline is stopped.
 int WaitForDaemon(int fd, pid_t pid, const std::string& mountpoint, std::chrono::milliseconds deadline);
 
 }  // namespace getmfs::mount

@@ -141,5 +141,25 @@ TEST(Readiness, ADaemonThatNeverAnswersIsStoppedWithItsForkAndDescribed) {
   EXPECT_TRUE(Gone(stuck)) << "the daemon's stuck fork is still alive";
 }
 
+// A daemon says why it failed before it undoes its mount: the parent returns only once it
+// has ended, so that nothing of it is left (the CI once saw the mount still there).
+TEST(Readiness, AFailedDaemonIsAwaitedUntilItHasCleanedUp) {
+  Pipe readiness;
+  pid_t daemon = fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {
+    WriteRaw(readiness.fds[1], "ERR cannot start a worker process\n");
+    std::this_thread::sleep_for(milliseconds(400));   // unmounting, stopping workers
+    _exit(3);
+  }
+  close(readiness.release_write());
+  ::testing::internal::CaptureStderr();
+  int rc = WaitForDaemon(readiness.fds[0], daemon, "/mnt/x", milliseconds(5000));
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(err, "getmfs mount: cannot start a worker process\n");
+  EXPECT_EQ(waitpid(daemon, nullptr, WNOHANG), -1) << "the daemon was still running when the parent returned";
+}
+
 }  // namespace
 }  // namespace getmfs::mount
