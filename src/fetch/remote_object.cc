@@ -253,10 +253,9 @@ bool RemoteObject::partial() const {
 }
 
 bool RemoteObject::MarkDelivered(std::uint64_t offset, std::uint64_t end) {
-  std::uint64_t size = this->size();
-  std::scoped_lock lock(mu_);
+  std::scoped_lock lock(mu_);   // one lock per read: the size is read under it too
   delivered_.Add(offset, end);
-  return delivered_.Covers(0, size);
+  return delivered_.Covers(0, meta_.size);
 }
 
 std::optional<Error> RemoteObject::failure() const {
