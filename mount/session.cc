@@ -246,7 +246,7 @@ Result<std::unique_ptr<MetricsServer>> StartMetrics(const MountConfig& config, f
                                                     Readiness* readiness) {
   if (!config.metrics) return std::unique_ptr<MetricsServer>();
   auto server = MetricsServer::Start(*config.metrics, [filesystem] {
-    return fs::PrometheusText(nlohmann::json::parse(filesystem->StatusJson()));
+    return fs::PrometheusText(filesystem->StatusReport(fs::StatusDetail::kTotals));
   });
   if (!server) {
     LOG(Error) << server.error().message;

@@ -357,12 +357,14 @@ std::uint64_t FileSystem::TotalBytes() const {
   return table_.TotalKnownBytes();
 }
 
-std::string FileSystem::StatusJson() {
+nlohmann::json FileSystem::StatusReport(StatusDetail detail) {
   std::scoped_lock lock(mu_);
   std::optional<RefreshCounts> refresh;
   if (refresher_ && refresher_->enabled()) refresh = refresher_->counts();
-  return RenderStatusJson(table_, generation_.load(), engine_.get(), refresh);
+  return StatusObject(table_, generation_.load(), engine_.get(), refresh, detail);
 }
+
+std::string FileSystem::StatusJson() { return StatusReport(StatusDetail::kFiles).dump(2) + "\n"; }
 
 std::set<std::string> FileSystem::ConfirmReload(ReloadPlan& plan, const InodeTable& fresh) {
   std::set<std::string> changed = plan.changed;

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fetch/block_fetcher.h"
 #include "fetch/engine.h"
 #include "fs/background_verifier.h"
@@ -24,6 +26,7 @@
 #include "fs/prefetcher.h"
 #include "fs/probe_queue.h"
 #include "fs/reload_plan.h"
+#include "fs/status.h"
 #include "fs/url_refresher.h"
 #include "manifest/manifest.h"
 #include "util/error.h"
@@ -130,6 +133,8 @@ class FileSystem {
 
   // JSON: per file size, checksum, verdict, bytes fetched, retries, errors; totals; cache.
   std::string StatusJson();
+  // The same as an object; kTotals leaves out the files (metrics).
+  nlohmann::json StatusReport(StatusDetail detail);
 
   // Re-reads the manifest: unchanged objects keep their cache and handles even when their
   // URL changed; new paths appear, removed ones go. Fills what the kernel must forget.

@@ -82,30 +82,31 @@ std::string FileState(const fetch::RemoteObject& object) {
   return VerificationState(object);
 }
 
-std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine,
-                             const std::optional<RefreshCounts>& refresh) {
+nlohmann::json StatusObject(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine,
+                            const std::optional<RefreshCounts>& refresh, StatusDetail detail) {
   nlohmann::json files = nlohmann::json::array();
-  std::uint64_t fetched = 0, retries = 0, errors = 0;
+  std::uint64_t count = 0, fetched = 0, retries = 0, errors = 0;
   std::map<std::string, int> states, failures;
   for (const auto& [path, ino] : table.paths()) {
     const Node* node = table.Find(ino);
     if (!node->object) continue;
-    files.push_back(FileJson(path, *node->object));
-    const auto& f = files.back();
-    ++states[f["state"].get<std::string>()];
-    if (auto failure = node->object->failure()) ++failures[ErrorKindName(failure->kind)];
-    fetched += f["bytes_fetched"].get<std::uint64_t>();
-    retries += f["retries"].get<std::uint64_t>();
-    errors += f["errors"].get<std::uint64_t>();
+    const fetch::RemoteObject& object = *node->object;
+    if (detail == StatusDetail::kFiles) files.push_back(FileJson(path, object));
+    ++count;
+    ++states[FileState(object)];
+    if (auto failure = object.failure()) ++failures[ErrorKindName(failure->kind)];
+    auto counters = object.counters();
+    fetched += counters.bytes_fetched;
+    retries += counters.retries;
+    errors += counters.errors;
   }
-  nlohmann::json status = {{"pid", getpid()},
-                           {"generation", generation},
-                           {"files", files},
-                           {"totals", {{"files", files.size()}, {"bytes_fetched", fetched}, {"retries", retries},
-                                       {"errors", errors}, {"states", states}, {"failures", failures}}}};
+  nlohmann::json status = {{"pid", getpid()}, {"generation", generation}};
+  if (detail == StatusDetail::kFiles) status["files"] = std::move(files);
+  status["totals"] = {{"files", count}, {"bytes_fetched", fetched}, {"retries", retries},
+                      {"errors", errors}, {"states", states}, {"failures", failures}};
   if (engine != nullptr) status.update(EngineJson(*engine));
   if (refresh) status["refresh"] = {{"applied", refresh->applied}, {"failed", refresh->failed}};
-  return status.dump(2) + "\n";
+  return status;
 }
 
 std::optional<std::string> FileXattr(const fetch::RemoteObject& object, const std::string& name) {

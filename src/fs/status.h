@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fetch/engine.h"
 #include "fetch/remote_object.h"
 #include "fs/inode_table.h"
@@ -15,11 +17,15 @@
 
 namespace getmfs::fs {
 
+// kFiles: every file's entry and the totals (`getmfs status`); kTotals: the totals only, made
+// from each object's counters without a JSON entry per file (a /metrics scrape).
+enum class StatusDetail { kFiles, kTotals };
+
 // Per file: size, checksum, state, bytes fetched, requests, retries, errors; totals; and, once
 // started, the cache's and the workers' figures.
 // refresh: the refresher's runs, when it runs ("refresh": {"applied", "failed"}).
-std::string RenderStatusJson(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine,
-                             const std::optional<RefreshCounts>& refresh = std::nullopt);
+nlohmann::json StatusObject(const InodeTable& table, std::uint64_t generation, fetch::Engine* engine,
+                            const std::optional<RefreshCounts>& refresh, StatusDetail detail);
 
 // A file's attribute (user.getmfs.checksum, .verified, .fetched, .url), nullopt when it has
 // none.

@@ -105,6 +105,15 @@ TEST_F(RefreshTest, WithARefreshCommandAReadOutlivesItsUrls) {
   EXPECT_TRUE(*got == ReadFile(data_->Path("slow.bin"))) << "other bytes than the source";
   auto attr = filesystem->Lookup(fs::FileSystem::kRootIno, "slow.bin");
   EXPECT_EQ(filesystem->GetXattr(attr->ino, "user.getmfs.verified").ValueOrThrow(), "verified");
+  // What /metrics is made of: the totals of `getmfs status`, without an entry per file.
+  nlohmann::json totals = filesystem->StatusReport(fs::StatusDetail::kTotals);
+  nlohmann::json full = filesystem->StatusReport(fs::StatusDetail::kFiles);
+  EXPECT_FALSE(totals.contains("files"));
+  EXPECT_EQ(full["files"].size(), 1u);
+  EXPECT_EQ(totals["totals"], full["totals"]);
+  EXPECT_GE(totals["totals"]["bytes_fetched"].get<std::uint64_t>(), kSize);
+  EXPECT_EQ(totals["totals"]["states"]["verified"], 1);
+  EXPECT_GE(totals["refresh"]["applied"].get<int>(), 1) << totals.dump();
   filesystem->Stop();
 }
 
