@@ -138,9 +138,7 @@ Status ResolveDestination(const GetConfig& config, Item& item) {
   }
   stdfs::path dir = config.output.empty() ? stdfs::path(".") : stdfs::path(config.output);
   stdfs::path dest = dir / name;
-  std::error_code ec;
-  stdfs::create_directories(dest.parent_path(), ec);
-  if (ec) return Error{ErrorKind::kIo, "cannot create directory " + dest.parent_path().string() + ": " + ec.message()};
+  if (Status made = CreateDirectories(dest.parent_path()); !made) return made.error();
   item.destination = dest.string();
   return Ok{};
 }

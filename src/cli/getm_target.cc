@@ -40,14 +40,14 @@ Result<std::string> ExpandUser(const std::string& path) {
   return *home + (slash == std::string::npos ? "" : path.substr(slash));
 }
 
+}  // namespace
+
 Status CreateDirectories(const stdfs::path& dir) {
   std::error_code ec;
   stdfs::create_directories(dir, ec);
   if (ec) return Error{ErrorKind::kIo, "cannot create directory " + dir.string() + ": " + ec.message()};
   return Ok{};
 }
-
-}  // namespace
 
 Result<std::string> ResolveGetmTarget(const std::string& target, const std::string& base, const std::string& name) {
   auto expanded = ExpandUser(target);

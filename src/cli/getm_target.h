@@ -3,6 +3,7 @@
 #ifndef GETMFS_CLI_GETM_TARGET_H_
 #define GETMFS_CLI_GETM_TARGET_H_
 
+#include <filesystem>
 #include <string>
 
 #include "util/error.h"
@@ -16,6 +17,10 @@ namespace getmfs::cli {
 // there is none (or it is unsafe), or `~user` names nobody; kIo when a directory cannot be
 // created.
 Result<std::string> ResolveGetmTarget(const std::string& target, const std::string& base, const std::string& name);
+
+// Creates dir and its missing parents, for a download's destination; kIo naming the
+// directory when one cannot be made.
+Status CreateDirectories(const std::filesystem::path& dir);
 
 }  // namespace getmfs::cli
 
