@@ -228,7 +228,8 @@ fuse_session* MountSession(const MountConfig& config, FuseAdapter* adapter, Read
     fuse_session_destroy(session);
     return nullptr;
   }
-  readiness->Step("mounting " + config.mountpoint + " (fusermount3)");
+  readiness->Step(PassedFuseFd(config.mountpoint) ? "taking the FUSE descriptor " + config.mountpoint
+                                                  : "mounting " + config.mountpoint + " (fusermount3)");
   if (fuse_session_mount(session, config.mountpoint.c_str()) != 0) {
     readiness->Failed("cannot mount on " + config.mountpoint +
                       " (is /dev/fuse available, and fusermount3 installed? see the log)");
