@@ -17,7 +17,7 @@ install_deps() {
   fi
   apt-get update -q
   # shellcheck disable=SC2046
-  apt-get install -y -q --no-install-recommends $(grep -v '^#' packaging/build-deps.txt)
+  apt-get install -y -q --no-install-recommends $(grep -hv '^#' packaging/build-deps.txt packaging/test-deps.txt)
 }
 
 build() {  # build DIR [cmake args...]
@@ -57,6 +57,9 @@ case "$mode" in
     # The Debian package: built, installed, mounted with mount(8) and fstab, purged (alone:
     # it installs system-wide).
     bash tests/install/deb_test.sh .
+    # The container image: built from packaging/docker/Dockerfile with podman (a debian:12
+    # base made by mmdebstrap: no image registry is reachable) and run as the README says.
+    bash tests/install/image_test.sh .
     ;;
   *)
     echo "usage: bash packaging/bootstrap.sh demo|test" >&2
